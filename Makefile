@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` (installs everything, runs the end-to-end demo)
+# and `make test` (installs everything, runs every test suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install system-deps demo test lint bench clean
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+$(BIN)/cicd: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: system-deps $(BIN)/cicd
+
+demo: install
+	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check scripts tests bench examples
+	$(BIN)/mypy
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .cicd .pytest_cache .mypy_cache .ruff_cache

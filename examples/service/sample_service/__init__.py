@@ -1,0 +1,1 @@
+"""A small web service: what the demo builds, tests and deploys."""

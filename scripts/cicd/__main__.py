@@ -1,0 +1,3 @@
+from cicd.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""Command-line entry point: argument parsing and the one top-level error handler.
+
+Each verb lives in its own module with `register(subparsers)`; the handler it sets with
+`set_defaults(handler=...)` builds a context and calls one core function. Verb modules import only the
+standard library at module level (heavy imports go inside handlers) so `cicd --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from cicd import __version__, gha
+from cicd.errors import CicdError, ConfigValidationError
+
+# Modules under cicd.cli that each register one or more verbs, in help order.
+VERB_MODULES = ("validate", "run", "deploy", "state", "workflows", "github")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cicd",
+        description="Validate and run pipelines; deploy, verify and roll back services.",
+    )
+    parser.add_argument("--version", action="version", version=f"cicd {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
+    subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    for name in VERB_MODULES:
+        importlib.import_module(f"cicd.cli.{name}").register(subparsers)
+    return parser
+
+
+def report(err: CicdError) -> None:
+    """Print an expected error as one line per problem, plus annotations inside Actions."""
+    if isinstance(err, ConfigValidationError):
+        for problem in err.problems:
+            print(problem.render(), file=sys.stderr)
+            loc = problem.location
+            gha.annotate("error", problem.message, file=loc.file, line=loc.line, col=loc.col)
+        return
+    print(f"error: {err}", file=sys.stderr)
+    loc = err.location
+    gha.annotate(
+        "error",
+        str(err),
+        file=loc.file if loc else None,
+        line=loc.line if loc else None,
+        col=loc.col if loc else None,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except CicdError as err:
+        if args.verbose:
+            logging.exception("expected error")
+        report(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: say so plainly, traceback only with -v
+        if args.verbose:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)", file=sys.stderr)
+        return 70

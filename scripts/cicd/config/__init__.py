@@ -1,0 +1,1 @@
+"""Configuration: raw models, located loading, validation, JSON Schema export."""

@@ -1,0 +1,110 @@
+"""Deploy settings of an environment (the `deploy:` block of config/environments/<name>.yml).
+
+Draft shape, refined by the deploy engine. Everything the orchestrator needs is here: where versions
+run (hosts), how (runtime), how traffic moves (router), and the gates around the switch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Port = Annotated[int, Field(ge=1, le=65_535)]
+HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostSpec(_Strict):
+    name: HostName
+    transport: Literal["local", "ssh"] = "local"
+    address: str = "127.0.0.1"
+    port: Port = 22
+    user: str | None = None
+    identity_file: str | None = None
+    known_hosts_file: str | None = None
+
+
+class ProcessRuntime(_Strict):
+    kind: Literal["process"] = "process"
+    # argv template; {port}, {version}, {color} and {release_dir} are filled in per slot.
+    command: list[str] = Field(min_length=1)
+    releases_dir: str = ".cicd/releases"
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class DockerRuntime(_Strict):
+    kind: Literal["docker"] = "docker"
+    image: str = Field(description="repository without tag; the version is the tag unless --artifact")
+    container_port: Port = 8080
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class Slot(_Strict):
+    port: Port
+
+
+class Colors(_Strict):
+    blue: Slot
+    green: Slot
+
+
+class NginxRouter(_Strict):
+    kind: Literal["nginx"] = "nginx"
+    listen: str = "127.0.0.1:8080"
+    preview_listen: str = "127.0.0.1:8081"
+    prefix: str = ".cicd/nginx"
+    binary: str = "nginx"
+
+
+class HealthCheck(_Strict):
+    path: str = "/healthz"
+    expected_status: int = Field(200, ge=100, le=599)
+    interval_seconds: float = Field(1.0, gt=0, le=60)
+    timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    host_header: str | None = None
+
+
+class SmokeCheck(_Strict):
+    name: str
+    path: str
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expected_status: int = Field(200, ge=100, le=599)
+    contains: str | None = None
+
+
+class Verification(_Strict):
+    window_seconds: float = Field(60.0, ge=0, le=86_400)
+    interval_seconds: float = Field(1.0, gt=0, le=600)
+    max_error_rate: float = Field(0.05, ge=0, le=1)
+    max_latency_ratio: float = Field(2.0, gt=0)
+    probe_path: str | None = None
+
+
+class Hooks(_Strict):
+    pre_deploy: list[list[str]] = Field(default_factory=list)
+    post_deploy: list[list[str]] = Field(default_factory=list)
+
+
+class CanaryStep(_Strict):
+    weight: int = Field(ge=1, le=100)
+    pause_seconds: float = Field(0, ge=0)
+
+
+class DeploySettings(_Strict):
+    strategy: Literal["blue_green", "canary", "rolling", "recreate"] = "blue_green"
+    hosts: list[HostSpec] = Field(default_factory=lambda: [HostSpec(name="local")], min_length=1)
+    runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
+    colors: Colors
+    router: NginxRouter = Field(default_factory=NginxRouter)
+    health: HealthCheck = Field(default_factory=HealthCheck)
+    smoke: list[SmokeCheck] = Field(default_factory=list)
+    verification: Verification = Field(default_factory=Verification)
+    canary_steps: list[CanaryStep] = Field(default_factory=list)
+    warm_seconds: float = Field(300.0, ge=0, description="old color kept up after the switch")
+    releases_to_keep: int = Field(5, ge=1, le=100)
+    state_path: str = ".cicd/state/{environment}.db"
+    hooks: Hooks = Field(default_factory=Hooks)

@@ -1,0 +1,87 @@
+"""Raw config models: they mirror the YAML files, unknown keys forbidden.
+
+Runtime code does not use these directly; it uses the frozen context derived from them
+(see cicd.config.context). Defaults come from the product's data contract: job timeout 600 s,
+pipeline timeout 3600 s, retry 0.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from cicd.config.deploy import DeploySettings
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+Scalar = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class When(Strict):
+    """A stage runs only if every given condition matches (branches are glob patterns)."""
+
+    branches: list[str] = Field(default_factory=list)
+    environments: list[str] = Field(default_factory=list)
+    variables: dict[VariableName, Scalar] = Field(default_factory=dict)
+
+
+class Job(Strict):
+    name: Name
+    command: Annotated[str, StringConstraints(min_length=1)]
+    timeout: int = Field(600, ge=1, le=86_400, description="seconds before the job is killed")
+    retry: int = Field(0, ge=0, le=10, description="extra attempts after a failure")
+    continue_on_fail: bool = False
+    artifacts: list[str] = Field(default_factory=list, description="paths or globs the job produces")
+
+
+class Stage(Strict):
+    name: Name
+    dependencies: list[Name] = Field(default_factory=list)
+    when: When | None = None
+    jobs: list[Job] = Field(min_length=1)
+
+
+class Rollback(Strict):
+    enabled: bool = True
+    strategy: Literal["previous_version", "blue_green", "canary_abort"] = "previous_version"
+
+
+class Pipeline(Strict):
+    name: Name
+    trigger: Literal["manual", "push", "pull_request", "schedule"] = "manual"
+    environment: Name | None = None
+    timeout_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+    variables: dict[VariableName, Scalar] = Field(default_factory=dict)
+    secrets: list[SecretName] = Field(default_factory=list, description="names resolved from the environment")
+    stages: list[Stage] | None = None
+    steps: list[Job] | None = Field(None, description="shorthand: a chain of one-job stages")
+    rollback: Rollback = Field(default_factory=Rollback)
+
+    @model_validator(mode="after")
+    def _stages_or_steps(self) -> Pipeline:
+        if (self.stages is None) == (self.steps is None):
+            raise ValueError("give exactly one of 'stages' or 'steps'")
+        return self
+
+
+class Approval(Strict):
+    required: bool = False
+    reviewers: list[str] = Field(default_factory=list, max_length=6)
+    wait_timer_minutes: int = Field(0, ge=0, le=43_200)
+    prevent_self_review: bool = False
+
+
+class Environment(Strict):
+    name: Name
+    type: Literal["development", "staging", "production"]
+    url: str | None = None
+    approval: Approval = Field(default_factory=Approval)
+    lock_environment: bool = True
+    secrets: list[SecretName] = Field(default_factory=list)
+    deploy: DeploySettings | None = None

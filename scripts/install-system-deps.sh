@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the suite drives for real: nginx (traffic switch), podman + runc
+# (a Docker-compatible engine), openssh-server (remote hosts), docker-registry, shellcheck
+# (workflow lint), busybox-static (test images built FROM scratch) and wrk (load).
+# Only missing packages are installed, so a second run costs nothing.
+set -euo pipefail
+
+declare -A needs=(
+  [nginx]=/usr/sbin/nginx
+  [podman]=/usr/bin/podman
+  [runc]=/usr/sbin/runc
+  [openssh-server]=/usr/sbin/sshd
+  [openssh-client]=/usr/bin/ssh
+  [docker-registry]=/usr/bin/docker-registry
+  [shellcheck]=/usr/bin/shellcheck
+  [busybox-static]=/bin/busybox
+  [wrk]=/usr/bin/wrk
+  [git]=/usr/bin/git
+)
+missing=()
+for pkg in "${!needs[@]}"; do
+  [ -x "${needs[$pkg]}" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "error: missing ${missing[*]} and no apt-get here; install them with your package manager" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packaged nginx and sshd start system-wide services we do not use; tests run private instances.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now nginx ssh >/dev/null 2>&1 || true
+fi
