@@ -1,0 +1,105 @@
+"""LocalHost: the Host protocol on this machine (loopback targets, the demo, the tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from cicd.deploy.hosts.base import CommandResult
+from cicd.errors import HostError
+
+
+def _tail(text: str, limit: int = 300) -> str:
+    text = " ".join(text.strip().split())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+class LocalHost:
+    """Runs argv lists with subprocess (never a shell), each in its own process group so a timeout
+    kills the whole command, not just its first process."""
+
+    def __init__(self, name: str = "local", address: str = "127.0.0.1", *, cwd: str | None = None):
+        self.name = name
+        self.address = address
+        self.cwd = cwd
+
+    def __repr__(self) -> str:
+        return f"LocalHost({self.name!r})"
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = 60.0,
+        check: bool = True,
+    ) -> CommandResult:
+        argv = tuple(str(item) for item in argv)
+        full_env = {**os.environ, **env} if env else None
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=full_env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        except OSError as err:
+            raise HostError(f"{self.name}: cannot run {argv[0]!r}: {err.strerror}") from err
+        try:
+            stdout, stderr = proc.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            self._kill_group(proc)
+            raise HostError(f"{self.name}: `{' '.join(argv[:3])}` timed out after {timeout:g}s") from err
+        result = CommandResult(argv, proc.returncode, stdout, stderr)
+        if check and not result.ok:
+            detail = _tail(stderr) or _tail(stdout) or "no output"
+            raise HostError(f"{self.name}: `{' '.join(argv[:3])}` exited {proc.returncode}: {detail}")
+        return result
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+    def put(self, path: str, data: bytes, *, mode: int = 0o644) -> None:
+        target = self._path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, mode)
+                os.replace(tmp, target)  # atomic: readers see the old file or the new one, never half
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as err:
+            raise HostError(f"{self.name}: cannot write {path}: {err.strerror}") from err
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            return self._path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise HostError(f"{self.name}: cannot read {path}: {err.strerror}") from err
+
+    def _path(self, path: str) -> Path:
+        candidate = Path(path)
+        if not candidate.is_absolute() and self.cwd:
+            candidate = Path(self.cwd) / candidate
+        return candidate
