@@ -1,0 +1,59 @@
+"""Validating a whole config directory or chosen files, collecting every problem of every file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from cicd.config.loader import check_environment, check_pipeline, sort_problems
+from cicd.errors import ConfigValidationError, Problem, UsageError
+
+_PIPELINE_KEY = re.compile(r"^(stages|steps)\s*:", re.MULTILINE)
+
+
+def is_environment_file(path: Path) -> bool:
+    """Environment files live in an `environments/` folder; elsewhere the contents decide."""
+    if path.parent.name == "environments":
+        return True
+    if path.stem == "pipeline":
+        return False
+    try:
+        head = path.read_bytes()[:65536].decode("utf-8", "replace")
+    except OSError:
+        return False
+    return _PIPELINE_KEY.search(head) is None and re.search(r"^type\s*:", head, re.MULTILINE) is not None
+
+
+def default_files(config_dir: Path) -> list[Path]:
+    if not config_dir.is_dir():
+        raise UsageError(f"config directory not found: {config_dir}", hint="pass --config-dir DIR")
+    pipeline = config_dir / "pipeline.yml"
+    if not pipeline.is_file():
+        raise UsageError(f"no pipeline.yml in {config_dir}", hint="pass --config-dir DIR or name the files")
+    return [pipeline, *sorted((config_dir / "environments").glob("*.yml"))]
+
+
+def validate_config(
+    config_dir: Path | None = None, files: Sequence[Path] = (), *, require_secrets: bool = False
+) -> int:
+    """Check `files` (default: the pipeline and every environment of `config_dir`).
+
+    Returns the number of valid files; raises ConfigValidationError with every problem of every file.
+    """
+    if config_dir is not None and not config_dir.is_dir():
+        raise UsageError(f"config directory not found: {config_dir}", hint="pass --config-dir DIR")
+    missing = [str(path) for path in files if not path.exists()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    paths = list(files) or default_files(config_dir or Path("config"))
+    problems: list[Problem] = []
+    for path in paths:
+        if is_environment_file(path):
+            checked = check_environment(path, require_secrets=require_secrets)
+        else:
+            checked = check_pipeline(path, config_dir or path.parent, require_secrets=require_secrets)
+        problems.extend(checked.problems)
+    if problems:
+        raise ConfigValidationError(sort_problems(problems))
+    return len(paths)
