@@ -1,14 +1,16 @@
 """Deploy settings of an environment (the `deploy:` block of config/environments/<name>.yml).
 
-Draft shape, refined by the deploy engine. Everything the orchestrator needs is here: where versions
-run (hosts), how (runtime), how traffic moves (router), and the gates around the switch.
+Everything the orchestrator needs is here: where versions run (hosts), how (runtime), how traffic
+moves (router), and the gates around the switch. Relative paths resolve against the project root on
+local hosts and against the login directory on ssh hosts; `{environment}` in a path is filled in.
+docs/DEPLOYMENT.md has the reference with every default.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
@@ -32,7 +34,12 @@ class ProcessRuntime(_Strict):
     kind: Literal["process"] = "process"
     # argv template; {port}, {version}, {color} and {release_dir} are filled in per slot.
     command: list[str] = Field(min_length=1)
-    releases_dir: str = ".cicd/releases"
+    releases_dir: str = ".cicd/releases/{environment}"
+    # pid files and per-slot logs of the running colors
+    run_dir: str = ".cicd/run/{environment}"
+    # what `cicd deploy` ships when no --artifact is given: a directory or .tar.gz on the deploying machine
+    default_artifact: str = "examples/service"
+    stop_grace_seconds: float = Field(10.0, ge=0, le=600)
     env: dict[str, str] = Field(default_factory=dict)
 
 
@@ -54,10 +61,19 @@ class Colors(_Strict):
 
 class NginxRouter(_Strict):
     kind: Literal["nginx"] = "nginx"
-    listen: str = "127.0.0.1:8080"
-    preview_listen: str = "127.0.0.1:8081"
-    prefix: str = ".cicd/nginx"
+    listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+    # private: smoke tests reach the idle color here before any live traffic does; bind it to loopback
+    preview_listen: str = Field("127.0.0.1:8081", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+    prefix: str = ".cicd/nginx/{environment}"
     binary: str = "nginx"
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def preview_port(self) -> int:
+        return int(self.preview_listen.rsplit(":", 1)[1])
 
 
 class HealthCheck(_Strict):
@@ -107,4 +123,28 @@ class DeploySettings(_Strict):
     warm_seconds: float = Field(300.0, ge=0, description="old color kept up after the switch")
     releases_to_keep: int = Field(5, ge=1, le=100)
     state_path: str = ".cicd/state/{environment}.db"
+    # the deploy lock expires this long after the last heartbeat, so a killed deploy frees it soon
+    lock_ttl_seconds: float = Field(30.0, ge=2, le=3600)
     hooks: Hooks = Field(default_factory=Hooks)
+
+    @model_validator(mode="after")
+    def _ports_distinct(self) -> DeploySettings:
+        ports = {
+            "colors.blue.port": self.colors.blue.port,
+            "colors.green.port": self.colors.green.port,
+            "router.listen": self.router.listen_port,
+            "router.preview_listen": self.router.preview_port,
+        }
+        seen: dict[int, str] = {}
+        for key, port in ports.items():
+            if port in seen:
+                raise ValueError(f"{key} uses port {port}, already used by {seen[port]}; give each its own")
+            seen[port] = key
+        return self
+
+    @model_validator(mode="after")
+    def _canary_steps_rise(self) -> DeploySettings:
+        weights = [step.weight for step in self.canary_steps]
+        if weights != sorted(set(weights)):
+            raise ValueError(f"canary_steps weights must rise strictly, e.g. 5, 25, 100 (got {weights})")
+        return self

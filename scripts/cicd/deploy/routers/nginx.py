@@ -1,0 +1,255 @@
+"""nginx as the traffic switch: the whole config rendered as text, tested, swapped atomically.
+
+The rendered config carries one marker line, `# cicd-traffic: blue=100 green=0 preview=green
+generation=...`, so what is live is read back from the target, never assumed from local state. Two
+listeners: the live one (`router.listen`) and a private preview one (`router.preview_listen`) that
+always points at the idle color, where smoke tests reach a new version before any user does.
+
+A switch is: write `nginx.conf.next`, `nginx -t` it (a config that fails never goes live), rename it
+over `nginx.conf` (one atomic step), `nginx -s reload` (graceful: old workers finish their requests),
+then wait until the preview listener answers with the new generation, i.e. the new workers serve.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, replace
+
+from cicd.config.deploy import NginxRouter
+from cicd.deploy.hosts.base import Host
+from cicd.deploy.http import fetch
+from cicd.deploy.procfs import process_alive
+from cicd.deploy.runtimes.base import COLORS, Color, Slot, other_color
+from cicd.errors import DeploymentError, HostError
+
+# Used when the checks package does not provide its own; fields the verification reads, tab-separated.
+DEFAULT_LOG_FORMAT = (
+    "$msec\t$status\t$request_time\t$upstream_addr\t$upstream_status\t$upstream_response_time\t$request_uri"
+)
+MARKER = re.compile(
+    r"^# cicd-traffic: blue=(?P<blue>\d+) green=(?P<green>\d+) preview=(?P<preview>blue|green)"
+    r" generation=(?P<generation>[A-Za-z0-9-]+)$",
+    re.MULTILINE,
+)
+GENERATION_PATH = "/__cicd/generation"
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Percent of live traffic per color (sum 100), and the color the preview listener shows."""
+
+    blue: int
+    green: int
+    preview: Color
+    generation: str = ""
+
+    @classmethod
+    def all_to(cls, color: Color) -> Traffic:
+        return cls(**{color: 100, other_color(color): 0}, preview=other_color(color))  # type: ignore[arg-type]
+
+    def weight(self, color: Color) -> int:
+        return self.blue if color == "blue" else self.green
+
+    @property
+    def live_color(self) -> Color:
+        """The color with most traffic (the stable one during a canary)."""
+        return "blue" if self.blue >= self.green else "green"
+
+    @property
+    def split(self) -> bool:
+        return 0 < self.blue < 100
+
+    def describe(self) -> str:
+        if not self.split:
+            return f"all traffic to {self.live_color}"
+        return f"blue {self.blue}% / green {self.green}%"
+
+
+def parse_traffic(config_text: str) -> Traffic | None:
+    match = MARKER.search(config_text)
+    if not match:
+        return None
+    return Traffic(
+        int(match["blue"]), int(match["green"]), match["preview"], match["generation"]  # type: ignore[arg-type]
+    )
+
+
+def marker_line(traffic: Traffic) -> str:
+    return (
+        f"# cicd-traffic: blue={traffic.blue} green={traffic.green} preview={traffic.preview}"
+        f" generation={traffic.generation}"
+    )
+
+
+def _nginx_error(stderr: str) -> str:
+    lines = [line.removeprefix("nginx: ").strip() for line in stderr.splitlines() if line.strip()]
+    important = [line for line in lines if "[emerg]" in line or "[alert]" in line or "[crit]" in line]
+    return (important or lines or ["no output"])[0]
+
+
+class NginxTrafficRouter:
+    def __init__(self, settings: NginxRouter, *, environment: str, log_format: str = DEFAULT_LOG_FORMAT):
+        self.settings = settings
+        self.environment = environment
+        self.log_format = log_format
+
+    # -- paths ---------------------------------------------------------------------------------------
+    def prefix(self, host: Host) -> str:
+        path = self.settings.prefix.replace("{environment}", self.environment)
+        cwd = getattr(host, "cwd", None)
+        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+
+    def conf_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "nginx.conf")
+
+    def access_log_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "logs", "access.log")
+
+    def _nginx(self, host: Host, conf: str, *extra: str) -> list[str]:
+        return [self.settings.binary, "-p", self.prefix(host) + "/", "-c", conf, *extra]
+
+    # -- rendering (pure) ----------------------------------------------------------------------------
+    def render(self, traffic: Traffic, slots: dict[Color, Slot], *, prefix: str) -> str:
+        live_servers = "\n".join(
+            f"        server {slots[color].upstream} weight={traffic.weight(color)} max_fails=0;"
+            for color in COLORS
+            if traffic.weight(color) > 0
+        )
+        color_upstreams = "\n".join(
+            f"    upstream cicd_{color} {{\n        server {slots[color].upstream} max_fails=0;\n"
+            f"        keepalive 8;\n    }}"
+            for color in COLORS
+        )
+        escaped_format = self.log_format.replace("\\", "\\\\").replace("'", "\\'")
+        return f"""# Managed by cicd for environment {self.environment}: rendered whole, tested with nginx -t,
+# swapped by one rename and a graceful reload. Edits by hand are overwritten by the next switch.
+{marker_line(traffic)}
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{
+    worker_connections 1024;
+}}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/temp/client_body;
+    proxy_temp_path {prefix}/temp/proxy;
+    fastcgi_temp_path {prefix}/temp/fastcgi;
+    uwsgi_temp_path {prefix}/temp/uwsgi;
+    scgi_temp_path {prefix}/temp/scgi;
+    log_format cicd_access '{escaped_format}';
+    # Keep-alive to the colors, and a retry on another server when a connection fails, so a swap
+    # or a canary step drops no request.
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_next_upstream error timeout http_502;
+    proxy_next_upstream_tries 2;
+    proxy_connect_timeout 2s;
+    proxy_read_timeout 60s;
+    proxy_max_temp_file_size 0;
+{color_upstreams}
+    upstream cicd_live {{
+{live_servers}
+        keepalive 32;
+    }}
+    server {{
+        listen {self.settings.listen};
+        access_log {prefix}/logs/access.log cicd_access;
+        location / {{
+            proxy_pass http://cicd_live;
+        }}
+    }}
+    # Private: smoke tests reach the idle color here; never expose this listener.
+    server {{
+        listen {self.settings.preview_listen};
+        access_log {prefix}/logs/preview.log cicd_access;
+        location = {GENERATION_PATH} {{
+            return 200 "{traffic.generation}\\n";
+        }}
+        location / {{
+            proxy_pass http://cicd_{traffic.preview};
+        }}
+    }}
+}}
+"""
+
+    # -- reading the target --------------------------------------------------------------------------
+    def read(self, host: Host) -> Traffic | None:
+        """The traffic split in the config on the target; None before the first deploy."""
+        raw = host.get(self.conf_path(host))
+        return parse_traffic(raw.decode(errors="replace")) if raw else None
+
+    def is_running(self, host: Host) -> bool:
+        raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
+        return bool(raw and raw.strip().isdigit() and process_alive(host, int(raw.strip())))
+
+    def served_generation(self, host: Host) -> str | None:
+        body = fetch(host, f"http://{self.settings.preview_listen}{GENERATION_PATH}", timeout=1.0)
+        return body.strip() if body is not None else None
+
+    # -- changing the target -------------------------------------------------------------------------
+    def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:
+        """Make `traffic` live on the host; returns it with its generation. Raises DeploymentError and
+        leaves the running config untouched when the new one fails `nginx -t`."""
+        traffic = replace(traffic, generation=f"{int(time.time() * 1000):x}-{secrets.token_hex(3)}")
+        prefix = self.prefix(host)
+        conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
+        host.run(["mkdir", "-p", f"{prefix}/logs", f"{prefix}/temp"])
+        host.put(candidate, self.render(traffic, slots, prefix=prefix).encode())
+        test = host.run(self._nginx(host, candidate, "-t", "-q"), check=False, timeout=20)
+        if not test.ok:
+            host.run(["rm", "-f", candidate], check=False)
+            raise DeploymentError(
+                f"nginx config for {self.environment} failed `nginx -t` on {host.name}, traffic unchanged: "
+                f"{_nginx_error(test.stderr)}"
+            )
+        host.run(["mv", "-f", candidate, conf])  # the switch: one atomic rename ...
+        self.reload(host)  # ... and one graceful reload
+        return traffic
+
+    def reload(self, host: Host) -> None:
+        """Load the config file into nginx (start it when down) and wait until new workers serve it."""
+        current = self.read(host)
+        conf = self.conf_path(host)
+        try:
+            if self.is_running(host):
+                host.run(self._nginx(host, conf, "-s", "reload"), timeout=20)
+            else:
+                host.run(self._nginx(host, conf), timeout=20)
+        except HostError as err:
+            raise DeploymentError(f"nginx on {host.name} did not take the new config: {err}") from err
+        if current is not None:
+            self.wait_for_generation(host, current.generation)
+
+    def wait_for_generation(self, host: Host, generation: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.served_generation(host) == generation:
+                return
+            time.sleep(0.02)
+        raise DeploymentError(
+            f"nginx on {host.name} did not serve config generation {generation} within {timeout:g}s; "
+            f"see {self.prefix(host)}/logs/error.log"
+        )
+
+    def converge(self, host: Host) -> Traffic | None:
+        """After an interrupted run: make sure nginx runs and serves the config file on disk."""
+        current = self.read(host)
+        if current is None:
+            return None
+        if not self.is_running(host) or self.served_generation(host) != current.generation:
+            self.reload(host)
+        return current
+
+    def stop(self, host: Host) -> None:
+        if self.is_running(host):
+            host.run(self._nginx(host, self.conf_path(host), "-s", "stop"), check=False, timeout=20)
+            pid_raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
+            deadline = time.monotonic() + 5
+            while pid_raw and time.monotonic() < deadline and process_alive(host, int(pid_raw.strip())):
+                time.sleep(0.05)

@@ -1,0 +1,191 @@
+"""The process runtime: a release directory plus a supervised command with a port, one per color.
+
+Layout on the host (paths from the `deploy.runtime` block):
+
+    <releases_dir>/<version>/      the artifact, copied or extracted once (immutable per version)
+    <run_dir>/<color>.json         what runs in the slot: version, port, release dir (written first)
+    <run_dir>/<color>.pid          pid of the session leader (written by the start command itself)
+    <run_dir>/<color>.log          stdout and stderr of the current start
+
+The command starts detached (its own session) so the deploy that started it can exit or be killed
+without taking it down. Everything goes through the Host, so the same code runs over SSH.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import time
+from pathlib import Path
+
+from cicd.config.deploy import ProcessRuntime
+from cicd.deploy.hosts.base import Host
+from cicd.deploy.procfs import listening_ports, process_alive
+from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
+from cicd.errors import DeploymentError, HostError
+
+# Positional arguments, never values pasted into the script: $1 cwd, $2 log, $3 pid file, then argv.
+START_SCRIPT = (
+    'cd "$1" || exit 97; log=$2; pidfile=$3; shift 3; '
+    'setsid "$@" >"$log" 2>&1 </dev/null & '
+    'echo $! >"$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"'
+)
+SKIP_IN_ARTIFACT = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
+
+
+def _pack_directory(source: Path) -> bytes:
+    buffer = io.BytesIO()
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if set(Path(info.name).parts) & SKIP_IN_ARTIFACT else info
+
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for child in sorted(source.iterdir()):
+            tar.add(child, arcname=child.name, filter=keep)
+    return buffer.getvalue()
+
+
+class ProcessRuntimeImpl:
+    kind = "process"
+
+    def __init__(self, settings: ProcessRuntime, *, environment: str, base_dir: str):
+        self.settings = settings
+        self.environment = environment
+        self.base_dir = base_dir
+
+    # -- paths ---------------------------------------------------------------------------------------
+    def _dir(self, host: Host, template: str) -> str:
+        path = template.replace("{environment}", self.environment)
+        cwd = getattr(host, "cwd", None)
+        if not os.path.isabs(path) and cwd:
+            path = os.path.join(cwd, path)
+        return path
+
+    def release_dir(self, host: Host, version: str) -> str:
+        if not VERSION_PATTERN.match(version):
+            raise DeploymentError(f"invalid version {version!r}: use letters, digits and . _ + -")
+        return os.path.join(self._dir(host, self.settings.releases_dir), version)
+
+    def _run_file(self, host: Host, slot: Slot, suffix: str) -> str:
+        return os.path.join(self._dir(host, self.settings.run_dir), f"{slot.color}.{suffix}")
+
+    # -- releases ------------------------------------------------------------------------------------
+    def artifact_bytes(self, release: Release) -> bytes:
+        source = Path(release.artifact or self.settings.default_artifact)
+        if not source.is_absolute():
+            source = Path(self.base_dir) / source
+        if source.is_dir():
+            return _pack_directory(source)
+        if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
+            return source.read_bytes()
+        raise DeploymentError(
+            f"artifact {source} not found: give --artifact a directory or a .tar.gz of the service"
+        )
+
+    def prepare(self, host: Host, release: Release) -> None:
+        final = self.release_dir(host, release.version)
+        if host.get(os.path.join(final, ".cicd-release")) is not None:
+            return  # versions are immutable: a prepared release is reused as it is
+        incoming = f"{final}.incoming"
+        archive = f"{final}.tar.gz"
+        host.put(archive, self.artifact_bytes(release))
+        host.run(["rm", "-rf", incoming])
+        host.run(["mkdir", "-p", incoming])
+        host.run(["tar", "-xzf", archive, "-C", incoming])
+        marker = json.dumps({"version": release.version, "prepared_at": time.time()}).encode()
+        host.put(os.path.join(incoming, ".cicd-release"), marker)
+        host.run(["rm", "-rf", final])
+        host.run(["mv", incoming, final])  # one rename: a release dir is complete or absent
+        host.run(["rm", "-f", archive])
+
+    def releases(self, host: Host) -> list[str]:
+        root = self._dir(host, self.settings.releases_dir)
+        result = host.run(
+            ["find", root, "-mindepth", "2", "-maxdepth", "2", "-name", ".cicd-release",
+             "-printf", "%T@ %h\n"],
+            check=False,
+        )
+        found = []
+        for line in result.stdout.splitlines():
+            stamp, _, path = line.partition(" ")
+            found.append((float(stamp), os.path.basename(path)))
+        return [version for _, version in sorted(found)]
+
+    def remove_release(self, host: Host, version: str) -> None:
+        host.run(["rm", "-rf", self.release_dir(host, version)])
+
+    # -- slots ---------------------------------------------------------------------------------------
+    def command(self, host: Host, slot: Slot, release: Release) -> list[str]:
+        values = {
+            "port": str(slot.port),
+            "version": release.version,
+            "color": slot.color,
+            "release_dir": self.release_dir(host, release.version),
+        }
+        return [item.format_map(values) for item in self.settings.command]
+
+    def _env(self, slot: Slot, release: Release) -> dict[str, str]:
+        return {
+            **self.settings.env,
+            **release.env,
+            "PORT": str(slot.port),
+            "SERVICE_VERSION": release.version,
+            "CICD_ENVIRONMENT": self.environment,
+            "CICD_COLOR": slot.color,
+        }
+
+    def start(self, host: Host, slot: Slot, release: Release) -> None:
+        if self._pid(host, slot) is not None:
+            raise DeploymentError(f"{slot.color} slot on {host.name} is still running; stop it first")
+        if slot.port in listening_ports(host):
+            raise DeploymentError(
+                f"port {slot.port} ({slot.color}) on {host.name} is already in use by another process: "
+                f"stop it or change deploy.colors.{slot.color}.port"
+            )
+        release_dir = self.release_dir(host, release.version)
+        record = {"version": release.version, "port": slot.port, "release_dir": release_dir}
+        host.put(self._run_file(host, slot, "json"), json.dumps(record).encode())
+        argv = [
+            "sh", "-c", START_SCRIPT, "cicd-start", release_dir,
+            self._run_file(host, slot, "log"), self._run_file(host, slot, "pid"),
+            *self.command(host, slot, release),
+        ]  # fmt: skip
+        try:
+            host.run(argv, env=self._env(slot, release), timeout=30)
+        except HostError as err:
+            where = f"{slot.color} on {host.name}"
+            raise DeploymentError(f"cannot start {release.version} in {where}: {err}") from err
+
+    def _pid(self, host: Host, slot: Slot) -> int | None:
+        raw = host.get(self._run_file(host, slot, "pid"))
+        if not raw or not raw.strip().isdigit():
+            return None
+        pid = int(raw.strip())
+        return pid if process_alive(host, pid) else None
+
+    def status(self, host: Host, slot: Slot) -> SlotStatus:
+        raw = host.get(self._run_file(host, slot, "json"))
+        version = json.loads(raw).get("version") if raw else None
+        running = self._pid(host, slot) is not None
+        return SlotStatus(slot.color, running, version if running else None, "" if running else "stopped")
+
+    def stop(self, host: Host, slot: Slot, *, grace_seconds: float | None = None) -> None:
+        pid = self._pid(host, slot)
+        grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
+        if pid is not None:
+            # The whole session: a command that forks workers leaves none behind.
+            host.run(["kill", "-TERM", "--", f"-{pid}"], check=False)
+            deadline = time.monotonic() + grace
+            while process_alive(host, pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if process_alive(host, pid):
+                host.run(["kill", "-KILL", "--", f"-{pid}"], check=False)
+                while process_alive(host, pid) and time.monotonic() < deadline + 5:
+                    time.sleep(0.05)
+        host.run(["rm", "-f", self._run_file(host, slot, "pid"), self._run_file(host, slot, "json")])
+
+    def logs(self, host: Host, slot: Slot, lines: int = 40) -> str:
+        result = host.run(["tail", "-n", str(lines), self._run_file(host, slot, "log")], check=False)
+        return result.stdout if result.ok else ""
