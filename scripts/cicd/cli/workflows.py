@@ -1,9 +1,143 @@
-"""Verbs of this module are registered here (being built)."""
+"""`cicd workflows pin|shard|report|deploy-step|staged` and `cicd release notes`: the verbs the
+GitHub Actions workflow suite (.github/) runs or is maintained with."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+
+from cicd import gha
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's verbs to the top-level parser."""
+    workflows = subparsers.add_parser("workflows", help="maintain and run the GitHub Actions workflow suite")
+    verbs = workflows.add_subparsers(dest="workflows_verb", metavar="VERB", required=True)
+
+    pin = verbs.add_parser("pin", help="pin every action to the SHA in the lock file (offline)")
+    pin.add_argument("--check", action="store_true", help="change nothing; exit 1 listing unpinned uses")
+    pin.add_argument("--lock", type=Path, default=Path(".github/actions-lock.yml"))
+    pin.add_argument("--root", type=Path, default=Path(".github"), help="folder with workflows/ and actions")
+    pin.add_argument("files", nargs="*", type=Path, help="only these files (default: all under --root)")
+    pin.set_defaults(handler=handle_pin)
+
+    shard = verbs.add_parser("shard", help="print the test files of one CI shard")
+    shard.add_argument("--index", type=int, required=True, help="1-based shard number")
+    shard.add_argument("--total", type=int, required=True)
+    shard.add_argument("paths", nargs="+", type=Path)
+    shard.set_defaults(handler=handle_shard)
+
+    report = verbs.add_parser("report", help="CI report: job outcomes, tests, coverage vs codecov.yml")
+    report.add_argument("--results-dir", type=Path, required=True)
+    report.add_argument("--codecov", type=Path, default=Path("codecov.yml"))
+    report.add_argument("--needs-json", default="", help="toJSON(needs) of the reporting job")
+    report.add_argument("--source-root", default="", help="unused, kept for callers' clarity")
+    report.add_argument("--body-file", type=Path, help="also write the Markdown here (PR comment)")
+    report.set_defaults(handler=handle_report)
+
+    step = verbs.add_parser("deploy-step", help="one step of the reusable deploy workflow (env inputs)")
+    step.add_argument("step", choices=("before", "open", "run", "after"))
+    step.add_argument("--ref", default="")
+    step.set_defaults(handler=handle_deploy_step)
+
+    staged = verbs.add_parser("staged", help="version and digest staging verified (for promotion)")
+    staged.add_argument("--env", default="staging")
+    staged.add_argument("--version", default="")
+    staged.add_argument("--config-dir", default="config")
+    staged.set_defaults(handler=handle_staged)
+
+    release = subparsers.add_parser("release", help="release helpers")
+    release_verbs = release.add_subparsers(dest="release_verb", metavar="VERB", required=True)
+    notes = release_verbs.add_parser("notes", help="release notes from Conventional Commits")
+    notes.add_argument("--to", default="HEAD", help="tag or commit being released")
+    notes.add_argument("--from", dest="since", help="previous tag (default: the newest v* tag before --to)")
+    notes.add_argument("--repo", default=".", help="git repository")
+    notes.add_argument("--output", type=Path, help="write the notes here (default stdout)")
+    notes.add_argument("--summary", action="store_true", help="also append them to the job summary")
+    notes.set_defaults(handler=handle_release_notes)
+
+
+def handle_pin(args: argparse.Namespace) -> int:
+    from cicd.workflows import pins
+
+    lock = pins.load_lock(args.lock)
+    files = list(args.files) or pins.workflow_files(args.root)
+    report, problems = pins.pin_files(files, lock, check=args.check)
+    for line in report:
+        print(line)
+    for line in problems:
+        print(line, file=sys.stderr)
+        file, _, rest = line.partition(":")
+        line_no = int(rest.split(":", 1)[0]) if rest[:1].isdigit() else None
+        gha.annotate("error", rest, file=file, line=line_no)
+    if problems:
+        print(f"{len(problems)} action reference(s) not pinned to the lock file; run `cicd workflows pin`",
+              file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"all actions pinned ({len(files)} files)")
+    return 0
+
+
+def handle_shard(args: argparse.Namespace) -> int:
+    from cicd.workflows.shard import shard
+
+    for path in shard(args.paths, args.index, args.total):
+        print(path)
+    return 0
+
+
+def handle_report(args: argparse.Namespace) -> int:
+    from cicd.workflows import report as ci_report
+
+    junit_files = sorted(args.results_dir.glob("**/*.xml")) if args.results_dir.exists() else []
+    tests = ci_report.read_junit(junit_files)
+    cov = ci_report.coverage_percent(args.results_dir) if args.results_dir.exists() else None
+    target = ci_report.coverage_target(args.codecov)
+    jobs = ci_report.job_outcomes(args.needs_json)
+    markdown = ci_report.render(jobs, tests, cov, target)
+    print(markdown)
+    gha.append_summary(markdown)
+    if args.body_file:
+        args.body_file.parent.mkdir(parents=True, exist_ok=True)
+        args.body_file.write_text(markdown, encoding="utf-8")
+    for fail in tests.failed[:10]:  # Actions shows at most 10 error annotations per step
+        message = f"{fail.test}: {fail.message}"
+        gha.annotate("error", message, file=fail.file, line=fail.line, title="test failed")
+    if cov is not None and target is not None and cov < target:
+        gha.annotate("error", f"coverage {cov:.1f}% is below the target {target:g}% of {args.codecov}")
+    return 0 if ci_report.is_green(jobs, tests, cov, target) else 1
+
+
+def handle_deploy_step(args: argparse.Namespace) -> int:
+    from cicd.workflows.deploy_step import run_step
+
+    return run_step(args.step, dict(os.environ), ref=args.ref)
+
+
+def handle_staged(args: argparse.Namespace) -> int:
+    from cicd.workflows.staged import lookup
+
+    staged = lookup(args.env, args.version, args.config_dir)
+    for name in ("version", "artifact", "digest"):
+        gha.set_output(name, getattr(staged, name))
+        print(f"{name}={getattr(staged, name)}")
+    return 0
+
+
+def handle_release_notes(args: argparse.Namespace) -> int:
+    from cicd.workflows import release_notes as rn
+
+    since = args.since or rn.previous_tag(args.repo, args.to)
+    entries = [e for e in (rn.parse(c) for c in rn.git_commits(args.repo, since, args.to)) if e]
+    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    title = args.to if args.to != "HEAD" else (rn.next_version(since or "v0.0.0", entries) or "Unreleased")
+    text = rn.render(title, entries, repo_url=f"{server}/{repo}" if server and repo else None)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    if args.summary:
+        gha.append_summary(text)
+    return 0

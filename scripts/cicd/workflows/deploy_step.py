@@ -1,0 +1,189 @@
+"""The steps of the reusable deploy workflow (.github/workflows/deploy.yml), as data plus one runner.
+
+Inputs arrive as environment variables (CICD_ENVIRONMENT, CICD_OPERATION, CICD_VERSION, ...) set by
+the workflow from its typed inputs: never pasted into a shell line. Each step builds the argv of the
+`cicd` verbs it needs (deploy, rollback, status, github deployment) and runs them; the GitHub reporting
+steps never fail a deploy, the deploy itself does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cicd import gha
+from cicd.errors import CicdError, UsageError
+
+OPERATIONS = ("deploy", "rollback")
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    environment: str
+    operation: str
+    version: str
+    artifact: str
+    digest: str
+    reason: str
+    config_dir: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DeployInputs:
+        inputs = cls(
+            environment=env.get("CICD_ENVIRONMENT", "").strip(),
+            operation=env.get("CICD_OPERATION", "deploy").strip() or "deploy",
+            version=env.get("CICD_VERSION", "").strip(),
+            artifact=env.get("CICD_ARTIFACT", "").strip(),
+            digest=env.get("CICD_DIGEST", "").strip(),
+            reason=env.get("CICD_REASON", "").strip(),
+            config_dir=env.get("CICD_CONFIG_DIR", "config").strip() or "config",
+        )
+        if not inputs.environment:
+            raise UsageError("the deploy workflow needs an environment (input 'environment')")
+        if inputs.operation not in OPERATIONS:
+            raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}, got {inputs.operation!r}")
+        if inputs.operation == "deploy" and not inputs.version:
+            raise UsageError("a deploy needs a version (input 'version')")
+        return inputs
+
+
+def run_argv(inputs: DeployInputs) -> list[str]:
+    """The one command that changes the environment."""
+    if inputs.operation == "rollback":
+        argv = ["cicd", "rollback", "--env", inputs.environment, "--config-dir", inputs.config_dir]
+        if inputs.version:
+            argv += ["--to", inputs.version]
+        return [*argv, "--reason", inputs.reason or "rollback dispatched from GitHub Actions"]
+    argv = ["cicd", "deploy", "--env", inputs.environment, "--version", inputs.version]
+    argv += ["--config-dir", inputs.config_dir]
+    if inputs.artifact:
+        argv += ["--artifact", inputs.artifact]
+    return argv
+
+
+def status_argv(inputs: DeployInputs) -> list[str]:
+    return ["cicd", "status", "--env", inputs.environment, "--config-dir", inputs.config_dir, "--json"]
+
+
+def read_status(inputs: DeployInputs) -> dict[str, object]:
+    """`cicd status --json` of the environment; {} when nothing was ever deployed or it cannot say."""
+    done = subprocess.run(status_argv(inputs), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stderr.strip(), file=sys.stderr)
+        return {}
+    try:
+        data = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def state_file(name: str) -> Path:
+    return Path(os.environ.get("RUNNER_TEMP", ".cicd")) / f"cicd-{name}.json"
+
+
+def summary(inputs: DeployInputs, before: dict[str, object], after: dict[str, object], outcome: str) -> str:
+    """Markdown for the job summary: what was live before and after, and how it went."""
+
+    def cell(state: dict[str, object], key: str) -> str:
+        value = state.get(key)
+        return f"`{value}`" if value not in (None, "") else "—"
+
+    icon = "✅" if outcome == "success" else "❌"
+    rows = [
+        f"### {icon} {inputs.operation} `{inputs.environment}`: {outcome}",
+        "",
+        "| | before | after |",
+        "|---|---|---|",
+        f"| version | {cell(before, 'current_version')} | {cell(after, 'current_version')} |",
+        f"| live color | {cell(before, 'live_color')} | {cell(after, 'live_color')} |",
+        f"| previous version | {cell(before, 'previous_version')} | {cell(after, 'previous_version')} |",
+    ]
+    if inputs.operation == "deploy":
+        rows.append(f"| requested | `{inputs.version}` | {f'`{inputs.digest}`' if inputs.digest else ''} |")
+    if inputs.reason:
+        rows += ["", f"Reason: {inputs.reason}"]
+    return "\n".join(rows)
+
+
+def step_before(inputs: DeployInputs) -> int:
+    before = read_status(inputs)
+    state_file("before").parent.mkdir(parents=True, exist_ok=True)
+    state_file("before").write_text(json.dumps(before), encoding="utf-8")
+    gha.set_output("version", str(before.get("current_version") or ""))
+    print(f"live in {inputs.environment} before: {before.get('current_version') or 'nothing'}")
+    return 0
+
+
+def step_open(inputs: DeployInputs, ref: str) -> int:
+    """Open a GitHub deployment (so the Environments page shows it); a failure here only warns."""
+    argv = ["cicd", "github", "deployment", "create", "--env", inputs.environment, "--ref", ref]
+    argv += ["--description", f"{inputs.operation} {inputs.version or '(previous)'}"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        gha.annotate("warning", f"could not open a GitHub deployment: {done.stderr.strip()[:300]}")
+        return 0
+    deployment_id = _deployment_id(done.stdout)
+    gha.set_output("id", deployment_id)
+    print(f"GitHub deployment {deployment_id or '?'} opened")
+    return 0
+
+
+def _deployment_id(stdout: str) -> str:
+    text = stdout.strip()
+    try:
+        data = json.loads(text)
+        return str(data.get("id", "")) if isinstance(data, dict) else ""
+    except json.JSONDecodeError:
+        return text.splitlines()[-1].strip() if text else ""
+
+
+def step_run(inputs: DeployInputs) -> int:
+    argv = run_argv(inputs)
+    print("+ " + " ".join(argv), flush=True)
+    return subprocess.run(argv, check=False).returncode
+
+
+def step_after(inputs: DeployInputs, env: dict[str, str]) -> int:
+    outcome = env.get("RUN_OUTCOME", "") or "unknown"
+    before_path = state_file("before")
+    before = json.loads(before_path.read_text(encoding="utf-8")) if before_path.exists() else {}
+    after = read_status(inputs)
+    live = str(after.get("current_version") or "")
+    url = str(after.get("url") or "")
+    gha.set_output("version", live)
+    gha.set_output("digest", str(after.get("digest") or (inputs.digest if live == inputs.version else "")))
+    gha.set_output("url", url)
+    gha.append_summary(summary(inputs, before, after, outcome))
+    print(summary(inputs, before, after, outcome))
+    _report_status(env.get("DEPLOYMENT_ID", ""), outcome, url, env.get("LOG_URL", ""))
+    return 0
+
+
+def _report_status(deployment_id: str, outcome: str, url: str, log_url: str) -> None:
+    if not deployment_id:
+        return
+    state = {"success": "success", "failure": "failure"}.get(outcome, "error")
+    argv = ["cicd", "github", "deployment", "status", "--id", deployment_id, "--state", state]
+    for flag, value in (("--environment-url", url), ("--log-url", log_url)):
+        argv += [flag, value] if value else []
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        gha.annotate("warning", f"could not report the deployment status: {done.stderr.strip()[:300]}")
+
+
+def run_step(name: str, env: dict[str, str], ref: str = "") -> int:
+    inputs = DeployInputs.from_env(env)
+    if name == "before":
+        return step_before(inputs)
+    if name == "open":
+        return step_open(inputs, ref or env.get("GITHUB_SHA", "HEAD"))
+    if name == "run":
+        return step_run(inputs)
+    if name == "after":
+        return step_after(inputs, env)
+    raise CicdError(f"unknown deploy step {name!r}")
