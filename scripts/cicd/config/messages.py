@@ -9,6 +9,7 @@ the allowed keys, the allowed values and the allowed range.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any
@@ -35,6 +36,7 @@ _EXPECTED = {
     "tuple_type": "a list",
     "none_required": "nothing (null)",
 }
+_LEADING_KEY = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*)\b")
 _NAME_PATTERNS = {
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "letters, digits, '_', '.' and '-', starting with a letter or digit",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "letters, digits and '_', not starting with a digit",
@@ -78,16 +80,20 @@ def data_path(data: Any, loc: tuple) -> Path_:
     return tuple(path)
 
 
-def _field_name(path: Path_) -> str:
+def _subject(path: Path_) -> str:
+    """What the message talks about: `'timeout'`, or `each item of 'stages'` for a list item."""
     names = [item for item in path if isinstance(item, str)]
     if not names:
-        return "value"
-    return names[-1] if not isinstance(path[-1], int) else f"item of '{names[-1]}'"
+        return "the value"
+    return f"'{names[-1]}'" if not isinstance(path[-1], int) else f"each item of '{names[-1]}'"
+
+
+def _count(number: Any, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _problem(doc: Document, model: type[BaseModel], path: Path_, loc: tuple, error: dict) -> Problem:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    name = _field_name(path)
     if kind == "extra_forbidden":
         unknown = str(loc[-1])
         allowed = field_names(model, loc[:-1])
@@ -95,52 +101,72 @@ def _problem(doc: Document, model: type[BaseModel], path: Path_, loc: tuple, err
         return Problem(doc.locate(path, key=True, key_path=path[:-1]), f"unknown key '{unknown}'", hint)
     if kind == "missing":
         return Problem(doc.locate(path), f"missing required key '{loc[-1]}'")
-    if kind == "value_error" and isinstance(ctx.get("error"), InvalidKey):
-        inner = ctx["error"]
-        target = data_path(doc.data, (*path, *inner.key))
-        return Problem(doc.locate(target), inner.message, inner.hint)
-    location = doc.locate(path)
+    if kind == "value_error":
+        return _validator_problem(doc, path, ctx.get("error"), error["msg"])
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _tag_problem(doc, path, kind, ctx)
+    location, subject = doc.locate(path), _subject(path)
     if kind in _EXPECTED:
         hint = _quote_hint(value) if kind == "string_type" else None
-        return Problem(location, f"'{name}' must be {_EXPECTED[kind]}, got {describe(value)}", hint)
+        return Problem(location, f"{subject} must be {_EXPECTED[kind]}, got {describe(value)}", hint)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bounds = _bounds(model, loc) or ctx
-        return Problem(location, f"'{name}' must be {_range_text(bounds)}, got {describe(value)}")
+        return Problem(location, f"{subject} must be {_range_text(bounds)}, got {describe(value)}")
     if kind == "literal_error":
         choices = _literal_choices(model, loc) or [ctx.get("expected", "")]
         hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
-        return Problem(location, f"'{name}' must be one of {', '.join(choices)}; got {describe(value)}", hint)
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        key = ctx.get("discriminator", "kind").strip("'")
-        tags = ctx.get("expected_tags", "")
-        if kind == "union_tag_not_found":
-            return Problem(location, f"missing required key '{key}' (one of {tags})")
-        return Problem(location, f"'{key}' must be one of {tags}; got {describe(ctx.get('tag'))}")
-    return Problem(location, _other_message(kind, name, value, ctx, error["msg"]))
+        return Problem(location, f"{subject} must be one of {', '.join(choices)}; got {describe(value)}", hint)
+    return Problem(location, _other_message(kind, subject, value, ctx, error["msg"]))
 
 
-def _other_message(kind: str, name: str, value: Any, ctx: dict, msg: str) -> str:
+def _validator_problem(doc: Document, path: Path_, cause: Any, msg: str) -> Problem:
+    """A model validator's ValueError, located at the key it names when it names one.
+
+    `InvalidKey` names the key explicitly; otherwise a message that starts with a key path below the
+    model (`colors.green.port uses port ...`) is located at that key.
+    """
+    if isinstance(cause, InvalidKey):
+        return Problem(doc.locate(data_path(doc.data, (*path, *cause.key))), cause.message, cause.hint)
+    message = str(cause) if cause is not None else msg
+    match = _LEADING_KEY.match(message)
+    if match:
+        keys = tuple(int(part) if part.isdigit() else part for part in re.split(r"[.\[\]]+", match[1]) if part)
+        target = data_path(doc.data, (*path, *keys))
+        if len(target) == len(path) + len(keys):
+            return Problem(doc.locate(target), message)
+    return Problem(doc.locate(path), message)
+
+
+def _tag_problem(doc: Document, path: Path_, kind: str, ctx: dict) -> Problem:
+    key = str(ctx.get("discriminator", "kind")).strip("'")
+    tags = str(ctx.get("expected_tags", "")).replace("'", "")
+    if kind == "union_tag_not_found":
+        return Problem(doc.locate(path), f"missing required key '{key}' (one of {tags})")
+    target = (*path, key)
+    location = doc.locate(target if data_path(doc.data, target) == target else path)
+    return Problem(location, f"'{key}' must be one of {tags}; got {describe(ctx.get('tag'))}")
+
+
+def _other_message(kind: str, subject: str, value: Any, ctx: dict, msg: str) -> str:
     if kind == "string_pattern_mismatch":
         rule = _NAME_PATTERNS.get(ctx.get("pattern", ""), f"the pattern {ctx.get('pattern')}")
-        return f"'{name}' {describe(value)} is not valid: use {rule}"
+        return f"{subject} is not valid: got {describe(value)}; use {rule}"
     if kind == "string_too_short":
-        return f"'{name}' must not be empty" if ctx.get("min_length") == 1 else f"'{name}' is too short"
+        return f"{subject} must not be empty" if ctx.get("min_length") == 1 else f"{subject} is too short"
     if kind == "string_too_long":
-        return f"'{name}' must be at most {ctx.get('max_length')} characters"
+        return f"{subject} must be at most {_count(ctx.get('max_length'), 'character')}"
     if kind == "too_short":
-        return f"'{name}' must have at least {ctx.get('min_length')} item(s)"
+        return f"{subject} must have at least {_count(ctx.get('min_length'), 'item')}"
     if kind == "too_long":
-        return f"'{name}' must have at most {ctx.get('max_length')} item(s)"
-    if kind == "value_error":
-        return str(ctx.get("error", msg))
-    return f"'{name}': {msg[0].lower() + msg[1:] if msg else 'invalid value'}"
+        return f"{subject} must have at most {_count(ctx.get('max_length'), 'item')}"
+    return f"{subject}: {msg[0].lower() + msg[1:] if msg else 'invalid value'}"
 
 
 def _union_type_problem(doc: Document, path: Path_, errors: list[tuple[tuple, dict]]) -> Problem:
     expected = list(dict.fromkeys(_EXPECTED[e["type"]] for _, e in errors))
     wanted = ", ".join(expected[:-1]) + f" or {expected[-1]}" if len(expected) > 1 else expected[0]
     value = errors[0][1].get("input")
-    return Problem(doc.locate(path), f"'{_field_name(path)}' must be {wanted}, got {describe(value)}")
+    return Problem(doc.locate(path), f"{_subject(path)} must be {wanted}, got {describe(value)}")
 
 
 def _quote_hint(value: Any) -> str | None:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cicd.config.deploy import DeploySettings
+from cicd.config.invalid import InvalidKey
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -65,8 +66,10 @@ class Pipeline(Strict):
 
     @model_validator(mode="after")
     def _stages_or_steps(self) -> Pipeline:
-        if (self.stages is None) == (self.steps is None):
-            raise ValueError("give exactly one of 'stages' or 'steps'")
+        if self.stages is not None and self.steps is not None:
+            raise InvalidKey("steps", "give either 'stages' or the flat 'steps' shorthand, not both")
+        if self.stages is None and self.steps is None:
+            raise ValueError("missing required key 'stages' (or the flat 'steps' shorthand)")
         return self
 
 

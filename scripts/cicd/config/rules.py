@@ -85,7 +85,7 @@ def _duplicate_jobs(doc: Document) -> list[Problem]:
 
 def _dependency_graph(doc: Document) -> tuple[dict[str, list[tuple[str, Path_]]], list[Problem]]:
     """Edges stage -> dependency (with the path of the dependency item), and the unknown or self ones."""
-    stages = [name for _, name in _names(doc, "stages")]
+    stages = list(dict.fromkeys(name for _, name in _names(doc, "stages")))
     graph: dict[str, list[tuple[str, Path_]]] = {name: [] for name in stages}
     problems = []
     for path, stage in _items(doc, "stages"):

@@ -101,10 +101,8 @@ def load_document(path: Path, file: str) -> Document:
     doc = Document(file, None)
     try:
         data = _Composer(doc).run(text)
-    except yaml.MarkedYAMLError as err:
-        raise SourceError(_yaml_problem(err, file)) from err
-    except yaml.YAMLError as err:  # reader errors (control characters) carry a position too
-        raise SourceError(_yaml_problem(err, file)) from err
+    except yaml.YAMLError as err:
+        raise SourceError(_yaml_problem(err, file, text)) from err
     if data is None:
         raise SourceError(Problem(Location(file, 1, 1), "file is empty; expected a mapping of keys"))
     if not isinstance(data, dict):
@@ -116,11 +114,14 @@ def load_document(path: Path, file: str) -> Document:
     return doc
 
 
-def _yaml_problem(err: yaml.YAMLError, file: str) -> Problem:
+def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
+    if isinstance(err, yaml.reader.ReaderError):  # a character YAML does not allow, e.g. a control code
+        line = text.count("\n", 0, err.position) + 1
+        col = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        message = f"malformed YAML: character #x{err.character:04x} is not allowed ({err.reason})"
+        return Problem(Location(file, line, col), message)
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    if mark is None and hasattr(err, "position"):  # yaml.reader.ReaderError
-        return Problem(Location(file), f"malformed YAML: {err}".splitlines()[0])
     context = getattr(err, "context", None)
     message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
     if mark is None:
@@ -143,6 +144,10 @@ def describe(value: Any) -> str:
         return repr(shown)
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _mark(event: Any) -> Mark:
@@ -222,7 +227,7 @@ class _Composer:
         tag = event.tag
         expected = _MAP_TAG if isinstance(data, dict) else _SEQ_TAG
         if tag not in (None, "!", expected):
-            self._problem(_mark(event), f"unsupported YAML tag '{tag}'", "remove the tag")
+            self._problem(_mark(event), f"unsupported YAML tag '{_short_tag(tag)}'", "remove the tag")
         path = self.stack[-1].child_path() if self.stack else ()
         if self.stack and isinstance(self.stack[-1].data, dict) and self.stack[-1].key is None:
             path = None  # a mapping or list used as a key; reported when it completes
@@ -248,7 +253,7 @@ class _Composer:
             return node
         construct = _constructor.yaml_constructors.get(tag)
         if construct is None:
-            self._problem(node.mark, f"unsupported YAML tag '{tag}'", "remove the tag")
+            self._problem(node.mark, f"unsupported YAML tag '{_short_tag(tag)}'", "remove the tag")
             return node
         try:
             node.data = construct(_constructor, yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
