@@ -98,6 +98,14 @@ class Verification(_Strict):
     max_error_rate: float = Field(0.05, ge=0, le=1)
     max_latency_ratio: float = Field(2.0, gt=0)
     probe_path: str | None = None
+    # judging needs this many requests (log lines + probes); fewer by the end of the window: Inconclusive
+    min_samples: int = Field(10, ge=1)
+    # a baseline p95 below this counts as this, so 1 ms -> 3 ms is not a 2x regression
+    latency_floor_ms: float = Field(5.0, ge=0)
+    # active probes failing this many times in a row: Failed
+    max_probe_failures: int = Field(3, ge=1)
+    # the access log unreadable this many times in a row: Error (a broken metrics source, not the app)
+    consecutive_error_limit: int = Field(4, ge=1)
 
 
 class Hooks(_Strict):
