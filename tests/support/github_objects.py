@@ -1,0 +1,226 @@
+"""GitHub's response objects, complete as the schema requires them, from the stand-in's small records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+
+
+def user(base: str) -> dict[str, Any]:
+    login, url = BOT["login"], f"{base}/users/github-actions%5Bbot%5D"
+    user = {
+        "login": login,
+        "id": BOT["id"],
+        "node_id": "MDM6Qm90NDE4OTgyODI=",
+        "avatar_url": "",
+        "gravatar_id": "",
+        "url": url,
+        "html_url": "https://github.com/apps/github-actions",
+        "type": BOT["type"],
+        "site_admin": False,
+    }
+    for key in (
+        "followers",
+        "following",
+        "gists",
+        "starred",
+        "subscriptions",
+        "organizations",
+        "repos",
+        "events",
+        "received_events",
+    ):
+        user[f"{key}_url"] = f"{url}/{key}"
+    return user
+
+
+def repository(base: str, repo: str) -> dict[str, Any]:
+    url = f"{base}/repos/{repo}"
+    data = {
+        "id": 1,
+        "node_id": "R_1",
+        "name": repo.split("/")[1],
+        "full_name": repo,
+        "owner": user(base),
+        "private": False,
+        "html_url": f"https://github.com/{repo}",
+        "description": None,
+        "fork": False,
+        "url": url,
+    }
+    for key in (
+        "archive",
+        "assignees",
+        "blobs",
+        "branches",
+        "collaborators",
+        "comments",
+        "commits",
+        "compare",
+        "contents",
+        "contributors",
+        "deployments",
+        "downloads",
+        "events",
+        "forks",
+        "git_commits",
+        "git_refs",
+        "git_tags",
+        "issue_comment",
+        "issue_events",
+        "issues",
+        "keys",
+        "labels",
+        "languages",
+        "merges",
+        "milestones",
+        "notifications",
+        "pulls",
+        "releases",
+        "stargazers",
+        "statuses",
+        "subscribers",
+        "subscription",
+        "tags",
+        "teams",
+        "trees",
+        "hooks",
+    ):
+        data[f"{key}_url"] = f"{url}/{key}"
+    return data
+
+
+def comment(base: str, c: dict[str, Any]) -> dict[str, Any]:
+    repo = c["repo"]
+    return {
+        "id": c["id"],
+        "node_id": f"IC_{c['id']}",
+        "url": f"{base}/repos/{repo}/issues/comments/{c['id']}",
+        "html_url": f"https://github.com/{repo}/pull/{c['issue_number']}#issuecomment-{c['id']}",
+        "body": c["body"],
+        "user": user(base),
+        "created_at": c["created_at"],
+        "updated_at": c["updated_at"],
+        "issue_url": f"{base}/repos/{repo}/issues/{c['issue_number']}",
+        "author_association": "NONE",
+    }
+
+
+def deployment(base: str, d: dict[str, Any]) -> dict[str, Any]:
+    url = f"{base}/repos/{d['repo']}/deployments/{d['id']}"
+    return {
+        "url": url,
+        "id": d["id"],
+        "node_id": f"DE_{d['id']}",
+        "sha": d["sha"],
+        "ref": d["ref"],
+        "task": d["task"],
+        "payload": d["payload"],
+        "original_environment": d["environment"],
+        "environment": d["environment"],
+        "description": d["description"],
+        "creator": user(base),
+        "created_at": d["created_at"],
+        "updated_at": d["updated_at"],
+        "statuses_url": f"{url}/statuses",
+        "repository_url": f"{base}/repos/{d['repo']}",
+        "transient_environment": d["transient_environment"],
+        "production_environment": d["production_environment"],
+    }
+
+
+def status(base: str, d: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    deployment_url = f"{base}/repos/{d['repo']}/deployments/{d['id']}"
+    return {
+        "url": f"{deployment_url}/statuses/{s['id']}",
+        "id": s["id"],
+        "node_id": f"DES_{s['id']}",
+        "state": s["state"],
+        "creator": user(base),
+        "description": s.get("description") or "",
+        "environment": s["environment"],
+        "target_url": s.get("target_url") or s.get("log_url") or "",
+        "created_at": s["created_at"],
+        "updated_at": s["created_at"],
+        "deployment_url": deployment_url,
+        "repository_url": f"{base}/repos/{d['repo']}",
+        "environment_url": s.get("environment_url") or "",
+        "log_url": s.get("log_url") or s.get("target_url") or "",
+    }
+
+
+def check_run(base: str, r: dict[str, Any]) -> dict[str, Any]:
+    url = f"{base}/repos/{r['repo']}/check-runs/{r['id']}"
+    output = {
+        "title": None,
+        "summary": None,
+        "text": None,
+        **r["output"],
+        "annotations_count": len(r["annotations"]),
+        "annotations_url": f"{url}/annotations",
+    }
+    return {
+        "id": r["id"],
+        "head_sha": r["head_sha"],
+        "node_id": f"CR_{r['id']}",
+        "external_id": r["external_id"],
+        "url": url,
+        "html_url": f"https://github.com/{r['repo']}/runs/{r['id']}",
+        "details_url": r["details_url"],
+        "status": r["status"],
+        "conclusion": r["conclusion"],
+        "started_at": r["started_at"],
+        "completed_at": r["completed_at"],
+        "output": output,
+        "name": r["name"],
+        "check_suite": {"id": 1},
+        "app": None,
+        "pull_requests": [],
+    }
+
+
+def annotation(base: str, r: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "path": a["path"],
+        "start_line": a["start_line"],
+        "end_line": a["end_line"],
+        "start_column": a.get("start_column"),
+        "end_column": a.get("end_column"),
+        "annotation_level": a["annotation_level"],
+        "title": a.get("title"),
+        "message": a["message"],
+        "raw_details": a.get("raw_details"),
+        "blob_href": f"https://github.com/{r['repo']}/blob/{r['head_sha']}/{a['path']}",
+    }
+
+
+def workflow_run(base: str, r: dict[str, Any]) -> dict[str, Any]:
+    repo_url, url = f"{base}/repos/{r['repo']}", f"{base}/repos/{r['repo']}/actions/runs/{r['id']}"
+    data = {
+        "id": r["id"],
+        "name": r["workflow"],
+        "node_id": f"WFR_{r['id']}",
+        "head_branch": r["head_branch"],
+        "head_sha": r["head_sha"],
+        "path": f".github/workflows/{r['workflow']}",
+        "run_number": r["run_number"],
+        "event": r["event"],
+        "status": r["status"],
+        "conclusion": r["conclusion"],
+        "workflow_id": r["workflow_id"],
+        "url": url,
+        "html_url": f"https://github.com/{r['repo']}/actions/runs/{r['id']}",
+        "pull_requests": [],
+        "created_at": r["created_at"],
+        "updated_at": r["created_at"],
+        "head_commit": None,
+        "workflow_url": f"{repo_url}/actions/workflows/{r['workflow_id']}",
+        "repository": repository(base, r["repo"]),
+        "head_repository": repository(base, r["repo"]),
+        "display_title": r["workflow"],
+    }
+    for key in ("jobs", "logs", "artifacts", "cancel", "rerun"):
+        data[f"{key}_url"] = f"{url}/{key}"
+    data["check_suite_url"] = f"{repo_url}/check-suites/1"
+    return data
