@@ -115,7 +115,8 @@ def _problem(doc: Document, model: type[BaseModel], path: Path_, loc: tuple, err
     if kind == "literal_error":
         choices = _literal_choices(model, loc) or [ctx.get("expected", "")]
         hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
-        return Problem(location, f"{subject} must be one of {', '.join(choices)}; got {describe(value)}", hint)
+        message = f"{subject} must be one of {', '.join(choices)}; got {describe(value)}"
+        return Problem(location, message, hint)
     return Problem(location, _other_message(kind, subject, value, ctx, error["msg"]))
 
 
@@ -130,7 +131,8 @@ def _validator_problem(doc: Document, path: Path_, cause: Any, msg: str) -> Prob
     message = str(cause) if cause is not None else msg
     match = _LEADING_KEY.match(message)
     if match:
-        keys = tuple(int(part) if part.isdigit() else part for part in re.split(r"[.\[\]]+", match[1]) if part)
+        parts = [part for part in re.split(r"[.\[\]]+", match[1]) if part]
+        keys = tuple(int(part) if part.isdigit() else part for part in parts)
         target = data_path(doc.data, (*path, *keys))
         if len(target) == len(path) + len(keys):
             return Problem(doc.locate(target), message)

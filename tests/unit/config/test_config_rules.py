@@ -1,5 +1,8 @@
 """Each validation rule, asserting the exact file, line, column and message."""
 
+# Expected messages are compared whole, so some lines are long.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import pytest
@@ -81,7 +84,9 @@ def test_variable_of_wrong_type_names_every_allowed_type(config):
 def test_out_of_range(config, line, message):
     config.write("pipeline.yml", VALID.replace("command: make\n", f"command: make\n        {line}\n"))
     key = line.split(":")[0]
-    assert config.problems() == [f"pipeline.yml:8:{11 + len(key)}: error: {message} (stages[0].jobs[0].{key})"]
+    assert config.problems() == [
+        f"pipeline.yml:8:{11 + len(key)}: error: {message} (stages[0].jobs[0].{key})"
+    ]
 
 
 def test_pipeline_timeout_out_of_range(config):
@@ -93,7 +98,9 @@ def test_pipeline_timeout_out_of_range(config):
 
 def test_missing_required_key(config):
     config.write("pipeline.yml", VALID.replace("        command: make\n", ""))
-    assert config.problems() == ["pipeline.yml:6:9: error: missing required key 'command' (stages[0].jobs[0])"]
+    assert config.problems() == [
+        "pipeline.yml:6:9: error: missing required key 'command' (stages[0].jobs[0])"
+    ]
 
 
 def test_neither_stages_nor_steps(config):
@@ -119,8 +126,13 @@ def test_bad_name_pattern(config):
 
 
 def test_empty_jobs(config):
-    config.write("pipeline.yml", VALID.replace("    jobs:\n      - name: unit\n        command: make test\n", "    jobs: []\n"))
-    assert config.problems() == ["pipeline.yml:10:11: error: 'jobs' must have at least 1 item (stages[1].jobs)"]
+    config.write(
+        "pipeline.yml",
+        VALID.replace("    jobs:\n      - name: unit\n        command: make test\n", "    jobs: []\n"),
+    )
+    assert config.problems() == [
+        "pipeline.yml:10:11: error: 'jobs' must have at least 1 item (stages[1].jobs)"
+    ]
 
 
 def test_trigger_literal_lists_allowed_values(config):
@@ -236,7 +248,9 @@ def test_missing_secrets_with_require_secrets(config, monkeypatch):
     monkeypatch.delenv("CICD_TEST_ABSENT", raising=False)
     monkeypatch.delenv("CICD_TEST_DEPLOY_KEY", raising=False)
     config.write("pipeline.yml", VALID + "secrets: [CICD_TEST_PRESENT, CICD_TEST_ABSENT]\n")
-    config.write("environments/staging.yml", "name: staging\ntype: staging\nsecrets:\n  - CICD_TEST_DEPLOY_KEY\n")
+    config.write(
+        "environments/staging.yml", "name: staging\ntype: staging\nsecrets:\n  - CICD_TEST_DEPLOY_KEY\n"
+    )
     assert config.problems() == []
     problems = config.problems(require_secrets=True)
     assert problems == [

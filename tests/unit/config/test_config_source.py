@@ -1,5 +1,8 @@
 """Reading YAML: located marks, malformed input, and hostile input refused fast with one clear line."""
 
+# Expected messages are compared whole, so some lines are long.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import os
@@ -51,11 +54,15 @@ def test_malformed_yaml_names_its_line(tmp_path):
 
 
 def test_unclosed_flow_list(tmp_path):
-    assert fatal(tmp_path, "name: x\nvariables: {A: [1, 2}\n").startswith("pipeline.yml:2:21: error: malformed YAML")
+    assert fatal(tmp_path, "name: x\nvariables: {A: [1, 2}\n").startswith(
+        "pipeline.yml:2:21: error: malformed YAML"
+    )
 
 
 def test_tab_indentation(tmp_path):
-    assert fatal(tmp_path, "name: x\nstages:\n\t- name: a\n").startswith("pipeline.yml:3:1: error: malformed YAML")
+    assert fatal(tmp_path, "name: x\nstages:\n\t- name: a\n").startswith(
+        "pipeline.yml:3:1: error: malformed YAML"
+    )
 
 
 def test_empty_file(tmp_path):
@@ -63,11 +70,17 @@ def test_empty_file(tmp_path):
 
 
 def test_comments_only_is_empty(tmp_path):
-    assert fatal(tmp_path, "# just a comment\n\n") == "pipeline.yml:1:1: error: file is empty; expected a mapping of keys"
+    assert (
+        fatal(tmp_path, "# just a comment\n\n")
+        == "pipeline.yml:1:1: error: file is empty; expected a mapping of keys"
+    )
 
 
 def test_root_list(tmp_path):
-    assert fatal(tmp_path, "- a\n- b\n") == "pipeline.yml:1:1: error: the top level must be a mapping of keys, got a list"
+    assert (
+        fatal(tmp_path, "- a\n- b\n")
+        == "pipeline.yml:1:1: error: the top level must be a mapping of keys, got a list"
+    )
 
 
 def test_root_scalar(tmp_path):
@@ -112,12 +125,17 @@ def test_unknown_and_python_tags_are_refused_not_run(tmp_path):
 
 def test_complex_key_is_a_problem(tmp_path):
     doc = load(tmp_path, "? [a, b]\n: 1\nname: x\n")
-    assert [p.render() for p in doc.problems] == ["pipeline.yml:1:3: error: a key must be plain text, got a list"]
+    assert [p.render() for p in doc.problems] == [
+        "pipeline.yml:1:3: error: a key must be plain text, got a list"
+    ]
     assert doc.data == {"name": "x"}
 
 
 def test_undefined_alias(tmp_path):
-    assert fatal(tmp_path, "a: *nope\n") == "pipeline.yml:1:4: error: undefined alias '*nope' (define it first with '&nope')"
+    assert (
+        fatal(tmp_path, "a: *nope\n")
+        == "pipeline.yml:1:4: error: undefined alias '*nope' (define it first with '&nope')"
+    )
 
 
 # --- hostile input: each refused with one line, fast, without a traceback ---------------------------
@@ -136,7 +154,9 @@ def test_alias_bomb(tmp_path, fast):
         name, previous = chr(ord("a") + level), chr(ord("a") + level - 1)
         lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
     message = fatal(tmp_path, "\n".join(lines) + "\n")
-    assert message == "pipeline.yml:6:20: error: aliases expand to more than 200000 values (use fewer aliases)"
+    assert (
+        message == "pipeline.yml:6:20: error: aliases expand to more than 200000 values (use fewer aliases)"
+    )
 
 
 def test_recursive_alias(tmp_path, fast):
