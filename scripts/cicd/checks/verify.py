@@ -1,0 +1,301 @@
+"""Post-switch verification: watch the live color's real traffic and active probes for a window, and
+stop at the first breached threshold (checks/verdict.py has the rules).
+
+Every `interval_seconds`: one active probe to the live listener (so a quiet service still has data:
+Flagger's "no values found"), then the new lines of nginx's access log for the watched upstream
+addresses. Probes go through the live listener, so they land in the log too; without a log, probe
+results are the samples.
+
+Blocking: `verify(...)` returns a VerificationResult, calling `on_interval(report)` after each interval
+(progress output). Step by step: `run = VerificationRun(...); run.start(); run.tick() ...; run.finish()`
+(canary steps, fleets). Nothing here raises for a bad version; the result says what happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from cicd.checks.accesslog import parse_lines
+from cicd.checks.http import Prober, ProbeResult, join_url, probe
+from cicd.checks.logsource import LogSource, LogUnavailableError
+from cicd.checks.metrics import Sample, WindowStats, sample_from_probe, samples_from_records, window_stats
+from cicd.checks.verdict import Baseline, Counters, Phase, judge_end, judge_moment
+
+if TYPE_CHECKING:
+    from cicd.config.deploy import HealthCheck, Verification
+
+
+@dataclass(frozen=True)
+class IntervalReport:
+    index: int  # 1-based
+    elapsed_s: float
+    phase: Phase  # Running, or the verdict when this interval decided it
+    reason: str
+    interval: WindowStats
+    cumulative: WindowStats
+    probe: ProbeResult | None = None
+    log_error: str | None = None
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    phase: Phase
+    reason: str  # one line, e.g. "error rate 34.0 % > 5.0 % over 52 requests in 3.5 s"
+    started_at: float  # epoch seconds
+    elapsed_s: float
+    cumulative: WindowStats
+    baseline: Baseline | None
+    intervals: int
+    detected_at: float | None = None  # epoch seconds when Failed/Error was decided
+    log_errors: int = 0
+    skipped_lines: int = 0  # log lines not in our format
+    history: tuple[IntervalReport, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.phase is Phase.SUCCESSFUL
+
+    @property
+    def breached(self) -> bool:
+        """Failed or Error: the orchestrator switches traffic back."""
+        return self.phase in (Phase.FAILED, Phase.ERROR)
+
+    @property
+    def detect_after_s(self) -> float | None:
+        return None if self.detected_at is None else round(self.detected_at - self.started_at, 3)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase.value,
+            "reason": self.reason,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "detect_after_s": self.detect_after_s,
+            "intervals": self.intervals,
+            "log_errors": self.log_errors,
+            "live": self.cumulative.as_dict(),
+            "baseline": None
+            if self.baseline is None
+            else {"source": self.baseline.source, **self.baseline.stats.as_dict()},
+        }
+
+
+def probe_target(settings: Verification, health: HealthCheck) -> tuple[str, int | None]:
+    """The path probes use and the status that counts as healthy (None: any non-5xx answer)."""
+    if settings.probe_path:
+        return settings.probe_path, None
+    return health.path, health.expected_status
+
+
+def probe_problem(result: ProbeResult, expected_status: int | None) -> str | None:
+    if result.status is None:
+        return result.error or "no response"
+    if expected_status is not None and result.status != expected_status:
+        return f"HTTP {result.status}, expected {expected_status}"
+    if expected_status is None and result.status >= 500:
+        return f"HTTP {result.status}"
+    return None
+
+
+class VerificationRun:
+    """One verification window, driven tick by tick."""
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: Verification,
+        health: HealthCheck,
+        *,
+        log: LogSource | None,
+        upstreams: Collection[str] | None,
+        baseline: Baseline | None,
+        host_header: str | None = None,
+        skip_existing: bool = True,
+        prober: Prober = probe,
+    ):
+        self.settings, self.log, self.baseline = settings, log, baseline
+        self.upstreams = None if upstreams is None else frozenset(upstreams)
+        path, self.expected_status = probe_target(settings, health)
+        self.probe_url = join_url(base_url, path)
+        self.host_header = host_header or health.host_header
+        self.skip_existing, self.prober = skip_existing, prober
+        self.samples: list[Sample] = []
+        self.counters = Counters()
+        self.history: list[IntervalReport] = []
+        self.log_errors = self.log_reads_ok = self.skipped_lines = 0
+        self.started_at = self._t0 = self._last_tick = 0.0
+        self.verdict: tuple[Phase, str, float] | None = None
+
+    def start(self) -> None:
+        self.started_at, self._t0 = time.time(), time.monotonic()
+        self._last_tick = self._t0
+        if self.log is not None and self.skip_existing:
+            # when missing, the first tick reports it; a log created later is read from its start
+            with contextlib.suppress(LogUnavailableError):
+                self.log.seek_end()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._t0
+
+    @property
+    def done(self) -> bool:
+        return self.verdict is not None
+
+    def _probe(self) -> tuple[ProbeResult, list[Sample]]:
+        timeout = min(2.0, max(0.5, self.settings.interval_seconds))
+        result = self.prober(self.probe_url, host_header=self.host_header, timeout=timeout)
+        problem = probe_problem(result, self.expected_status)
+        failures = self.counters.probe_failures_in_a_row + 1 if problem else 0
+        self.counters = replace(
+            self.counters,
+            probe_failures_in_a_row=failures,
+            last_probe_problem=problem or self.counters.last_probe_problem,
+        )
+        counted_in_log = self.log is not None
+        return result, [] if counted_in_log else [sample_from_probe(result)]
+
+    def _read_log(self) -> tuple[list[Sample], str | None]:
+        if self.log is None:
+            return [], None
+        try:
+            lines = self.log.read_new()
+        except LogUnavailableError as err:
+            self.log_errors += 1
+            self.counters = replace(
+                self.counters,
+                log_errors_in_a_row=self.counters.log_errors_in_a_row + 1,
+                last_log_error=err.message,
+            )
+            return [], err.message
+        self.log_reads_ok += 1
+        self.counters = replace(self.counters, log_errors_in_a_row=0)
+        records, skipped = parse_lines(lines)
+        self.skipped_lines += skipped
+        return samples_from_records(records, self.upstreams), None
+
+    def tick(self) -> IntervalReport:
+        """Probe, read the log, judge. Sets the verdict on a breach."""
+        probe_result, probe_samples = self._probe()
+        log_samples, log_error = self._read_log()
+        now = time.monotonic()
+        interval_s, self._last_tick = now - self._last_tick, now
+        new = probe_samples + log_samples
+        self.samples.extend(new)
+        interval, cumulative = window_stats(new), window_stats(self.samples)
+        phase, reason = judge_moment(
+            interval=interval,
+            interval_s=interval_s,
+            cumulative=cumulative,
+            elapsed_s=now - self._t0,
+            counters=self.counters,
+            settings=self.settings,
+            baseline=self.baseline,
+        )
+        if phase is not Phase.RUNNING:
+            self.verdict = (phase, reason, time.time())
+        report = IntervalReport(
+            len(self.history) + 1,
+            round(now - self._t0, 3),
+            phase,
+            reason,
+            interval,
+            cumulative,
+            probe_result,
+            log_error,
+        )
+        self.history.append(report)
+        return report
+
+    def finish(self) -> VerificationResult:
+        """The result: the breach if one happened, else the end-of-window verdict."""
+        cumulative = window_stats(self.samples)
+        detected_at = None
+        if self.verdict is not None:
+            phase, reason, detected_at = self.verdict
+        else:
+            phase, reason = judge_end(
+                cumulative=cumulative,
+                elapsed_s=self.elapsed_s,
+                settings=self.settings,
+                baseline=self.baseline,
+                log_reads_ok=self.log_reads_ok,
+                counters=self.counters,
+            )
+        return VerificationResult(
+            phase,
+            reason,
+            self.started_at,
+            round(self.elapsed_s, 3),
+            cumulative,
+            self.baseline,
+            len(self.history),
+            detected_at,
+            self.log_errors,
+            self.skipped_lines,
+            tuple(self.history),
+        )
+
+
+def verify(
+    base_url: str,
+    settings: Verification,
+    health: HealthCheck,
+    *,
+    log: LogSource | None,
+    upstreams: Collection[str] | None,
+    baseline: Baseline | None,
+    host_header: str | None = None,
+    on_interval: Callable[[IntervalReport], None] | None = None,
+    skip_existing: bool = True,
+    prober: Prober = probe,
+) -> VerificationResult:
+    """Watch the live color for `settings.window_seconds`; return at the first breach.
+
+    base_url: the live listener (e.g. http://127.0.0.1:18080), probed at the probe path.
+    log: the environment's access log (None: judge on probes alone).
+    upstreams: the new color's upstream addresses ("127.0.0.1:18092"); None counts every line.
+    baseline: from measure_baseline() on the old color before the switch (None: no latency check).
+    skip_existing: False to also count lines written since measure_baseline() left the same source
+    positioned, i.e. the switch itself.
+    """
+    run = VerificationRun(
+        base_url,
+        settings,
+        health,
+        log=log,
+        upstreams=upstreams,
+        baseline=baseline,
+        host_header=host_header,
+        skip_existing=skip_existing,
+        prober=prober,
+    )
+    run.start()
+    if settings.window_seconds <= 0:
+        return _skipped(run)
+    ticks = 0
+    while not run.done:
+        ticks += 1
+        due = min(ticks * settings.interval_seconds, settings.window_seconds)
+        time.sleep(max(0.0, due - run.elapsed_s))
+        report = run.tick()
+        if on_interval is not None:
+            on_interval(report)
+        if due >= settings.window_seconds:
+            break
+    return run.finish()
+
+
+def _skipped(run: VerificationRun) -> VerificationResult:
+    return VerificationResult(
+        Phase.SUCCESSFUL,
+        "verification skipped (window_seconds is 0)",
+        run.started_at,
+        0.0,
+        WindowStats(),
+        run.baseline,
+        0,
+    )
