@@ -1,9 +1,149 @@
-"""Verbs of this module are registered here (being built)."""
+"""Verbs `deploy`, `rollback` and `status`: parse arguments, build the target, call the orchestrator.
+
+Relative paths in an environment's deploy block resolve against the project root: the parent of
+--config-dir (so `config/` in a repository means the repository).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from cicd import gha
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, metavar="NAME",
+                        help="environment (config/environments/NAME.yml)")
+    parser.add_argument("--config-dir", default="config", type=Path,
+                        help="config directory (default: config)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's verbs to the top-level parser."""
+    deploy = subparsers.add_parser("deploy", help="deploy a version (blue-green by default)")
+    _common(deploy)
+    deploy.add_argument("--version", required=True, dest="release", metavar="VERSION")
+    deploy.add_argument("--artifact", metavar="PATH_OR_IMAGE",
+                        help="directory or .tar.gz (process runtime), image reference (docker)")
+    deploy.add_argument("--strategy", choices=("blue_green", "canary", "recreate", "rolling"))
+    deploy.add_argument("--reason", help="why (stored in the history and the ledger)")
+    deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
+    deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
+    deploy.set_defaults(handler=run_deploy)
+
+    rollback = subparsers.add_parser("rollback",
+                                     help="back to the warm previous color, or to a retained version")
+    _common(rollback)
+    rollback.add_argument("--to", metavar="VERSION", help="a retained version (default: the previous one)")
+    rollback.add_argument("--reason", help="why (stored in the history and the ledger)")
+    rollback.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
+    rollback.set_defaults(handler=run_rollback)
+
+    status = subparsers.add_parser("status", help="what is live, what is warm, and whether it is healthy")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="the Deployment State as JSON")
+    status.set_defaults(handler=run_status)
+
+
+def actor() -> str:
+    """Who deploys: the GitHub actor and run inside Actions, else user@host."""
+    if os.environ.get("GITHUB_ACTOR"):
+        run = os.environ.get("GITHUB_RUN_ID")
+        return f"{os.environ['GITHUB_ACTOR']} (run {run})" if run else os.environ["GITHUB_ACTOR"]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _target(args: argparse.Namespace):
+    from cicd.config import load_environment
+    from cicd.deploy.target import build_target
+
+    config_dir = Path(args.config_dir)
+    env = load_environment(config_dir, args.env)
+    return env, build_target(env, base_dir=str(config_dir.resolve().parent))
+
+
+def _record(target, env, *, dry_run: bool = False):
+    from cicd.deploy.record import NullRecord, open_record
+
+    return NullRecord() if dry_run else open_record(target, env)
+
+
+def _publish(outcome, target) -> None:
+    """Step outputs and a step summary inside GitHub Actions; nothing elsewhere."""
+    if not gha.in_actions():
+        return
+    gha.set_output("version", outcome.live_version or "")
+    gha.set_output("live_color", outcome.live_color or "")
+    gha.set_output("url", target.url or "")
+    gha.set_output("status", outcome.status)
+    rows = [
+        f"### {outcome.kind} to `{target.environment}`: {outcome.status}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| before | `{outcome.previous_version or '-'}` |",
+        f"| after (live) | `{outcome.live_version or '-'}` on {outcome.live_color or '-'} |",
+        f"| duration | {outcome.seconds:.1f} s |",
+        f"| result | {outcome.message} |",
+    ]
+    rows += [f"| {name} | {value} |" for name, value in sorted(outcome.figures.items())]
+    gha.append_summary("\n".join(rows))
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from cicd.deploy.orchestrator import DeployRequest, check_reason, check_version, deploy
+    from cicd.deploy.report import Reporter
+    from cicd.errors import CicdError
+
+    check_version(args.release)
+    check_reason(args.reason)
+    env, target = _target(args)
+    request = DeployRequest(args.release, actor(), args.artifact, args.strategy, args.reason, args.wait)
+    try:
+        outcome = deploy(target, _record(target, env, dry_run=args.dry_run), request, Reporter(),
+                         dry_run=args.dry_run)
+    except CicdError:
+        from cicd.deploy.orchestrator import inspect
+
+        live = inspect(target)
+        if gha.in_actions():
+            gha.set_output("version", live.version or "")
+            gha.set_output("live_color", live.color or "")
+        raise
+    _publish(outcome, target)
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from cicd.deploy.orchestrator import check_reason, check_version, rollback
+    from cicd.deploy.report import Reporter
+
+    if args.to:
+        check_version(args.to)
+    check_reason(args.reason)
+    env, target = _target(args)
+    outcome = rollback(target, _record(target, env), to=args.to, reason=args.reason, actor=actor(),
+                       out=Reporter(), wait=args.wait)
+    _publish(outcome, target)
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from cicd.deploy.status import environment_status, render_status
+
+    env, target = _target(args)
+    state = environment_status(target, _record(target, env))
+    if args.json:
+        print(json.dumps(state, indent=2))
+    else:
+        sys.stdout.write(render_status(state))
+    return 0

@@ -87,7 +87,9 @@ def marker_line(traffic: Traffic) -> str:
 def _nginx_error(stderr: str) -> str:
     lines = [line.removeprefix("nginx: ").strip() for line in stderr.splitlines() if line.strip()]
     important = [line for line in lines if "[emerg]" in line or "[alert]" in line or "[crit]" in line]
-    return (important or lines or ["no output"])[0]
+    first = (important or lines or ["no output"])[0]
+    # "2026/11/22 07:12:08 [emerg] 151#151: message" -> "[emerg] message"
+    return re.sub(r"^\S+ \S+ (\[\w+\]) \d+#\d+: ", r"\1 ", first)
 
 
 class NginxTrafficRouter:
@@ -118,6 +120,13 @@ class NginxTrafficRouter:
             for color in COLORS
             if traffic.weight(color) > 0
         )
+        if live_servers:
+            live_upstream = f"    upstream cicd_live {{\n{live_servers}\n        keepalive 32;\n    }}"
+            live_location = "proxy_pass http://cicd_live;"
+        else:  # before the first switch nothing is live: say so rather than send users to an ungated color
+            live_upstream = "    # no color is live yet"
+            live_location = 'return 503 "no version is live yet\\n";'
+
         color_upstreams = "\n".join(
             f"    upstream cicd_{color} {{\n        server {slots[color].upstream} max_fails=0;\n"
             f"        keepalive 8;\n    }}"
@@ -153,15 +162,12 @@ http {{
     proxy_read_timeout 60s;
     proxy_max_temp_file_size 0;
 {color_upstreams}
-    upstream cicd_live {{
-{live_servers}
-        keepalive 32;
-    }}
+{live_upstream}
     server {{
         listen {self.settings.listen};
         access_log {prefix}/logs/access.log cicd_access;
         location / {{
-            proxy_pass http://cicd_live;
+            {live_location}
         }}
     }}
     # Private: smoke tests reach the idle color here; never expose this listener.

@@ -1,0 +1,289 @@
+"""The DeploymentOrchestrator: deploy, rollback and inspect one environment.
+
+    lock -> converge leftovers -> plan (strategy) -> run the plan (runner.py) -> record -> unlock
+
+What is live is always read from the target (the nginx config on every host and the runtime's slot
+records), never assumed from local state. Before planning, every run converges what an interrupted run
+may have left: nginx is started and made to serve its config file, a split left by a killed canary goes
+back to the stable color, hosts that disagree follow the primary, and expired warm slots are stopped.
+Re-running a deploy whose version is already live and healthy does nothing and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from cicd.deploy import gates
+from cicd.deploy.record import Record
+from cicd.deploy.report import Reporter
+from cicd.deploy.routers.nginx import Traffic
+from cicd.deploy.runner import Runner, RunState
+from cicd.deploy.runtimes.base import VERSION_PATTERN, Color, other_color
+from cicd.deploy.steps import MeasureBaseline, Step, Verify
+from cicd.deploy.strategies import STRATEGIES, build_plan
+from cicd.deploy.target import Target
+from cicd.errors import CicdError, RollbackError, UsageError
+
+# Reasons are stored and shown, never run; still, refuse shell metacharacters and control characters so
+# no later tool that pastes them anywhere can be surprised.
+REASON_FORBIDDEN = re.compile(r"[`$;|&<>\\\x00-\x1f\x7f]")
+MAX_REASON = 500
+
+
+def check_version(version: str) -> str:
+    if not VERSION_PATTERN.match(version):
+        raise UsageError(
+            f"invalid version {version!r}: use letters, digits and . _ + - (at most 128, no spaces "
+            "or shell metacharacters)"
+        )
+    return version
+
+
+def check_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    if len(reason) > MAX_REASON or REASON_FORBIDDEN.search(reason):
+        raise UsageError(
+            f"invalid reason: at most {MAX_REASON} characters, no shell metacharacters "
+            "(` $ ; | & < > \\) and no control characters"
+        )
+    return reason
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    version: str
+    actor: str
+    artifact: str | None = None
+    strategy: str | None = None
+    reason: str | None = None
+    wait: bool = False
+
+
+@dataclass
+class Live:
+    """What the target serves now, read from it."""
+
+    traffic: Traffic | None
+    color: Color | None
+    version: str | None
+    warm_color: Color | None = None
+    warm_version: str | None = None
+    warm_until: float | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # succeeded | noop | failed | rolled_back
+    kind: str  # deploy | rollback
+    version: str
+    previous_version: str | None
+    live_color: Color | None
+    live_version: str | None
+    seconds: float
+    message: str
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def inspect(target: Target) -> Live:
+    """Read-only: the primary host's traffic and the versions in its slots."""
+    host = target.primary
+    traffic = target.router.read(host)
+    if traffic is None or traffic.weight(traffic.live_color) == 0:
+        return Live(traffic, None, None)
+    live_color = traffic.live_color
+    live_status = target.runtime.status(host, target.slot(live_color))
+    idle_status = target.runtime.status(host, target.slot(other_color(live_color)))
+    warm = target.read_warm(host) or {}
+    warm_color = idle_status.color if idle_status.running and not traffic.split else None
+    return Live(
+        traffic, live_color, live_status.version, warm_color,
+        idle_status.version if warm_color else None, warm.get("until") if warm_color else None,
+    )  # fmt: skip
+
+
+def converge(target: Target, out: Reporter) -> None:
+    """Undo what an interrupted run may have left, so planning starts from one healthy live color."""
+    primary_traffic = None
+    for host in target.hosts:
+        traffic = target.router.converge(host)
+        primary_traffic = primary_traffic or traffic
+        if traffic is None or primary_traffic is None:
+            continue
+        stable = primary_traffic.live_color
+        if traffic.split or traffic.live_color != stable:
+            # Both colors passed their gates before any traffic moved; the primary's color wins.
+            target.router.apply(host, Traffic.all_to(stable), target.slots())
+            was = traffic.describe()
+            out.phase("warn", "converge", f"{host.name}: traffic was {was}; now all to {stable}")
+    for host in target.hosts:
+        warm = target.read_warm(host)
+        if warm and warm.get("until", 0) < time.time():
+            target.runtime.stop(host, target.slot(warm["color"]))
+            target.clear_warm(host)
+            out.phase("info", "warm", f"{warm['color']} ({warm.get('version')}) warm window over: stopped")
+
+
+def _healthy(target: Target, color: Color) -> bool:
+    for host in target.hosts:
+        result = gates.probe_health(host, target.slot(color), target.settings)
+        if not result:
+            return False
+    return True
+
+
+def print_plan(out: Reporter, plan: list[Step]) -> None:
+    for number, step in enumerate(plan, 1):
+        out.line(f"  {number:>2}. [{step.phase}] {step.describe()}")
+
+
+def _finish(record: Record, outcome: Outcome, out: Reporter) -> Outcome:
+    record.finish(outcome.status, outcome.message, live_version=outcome.live_version, figures=outcome.figures)
+    mark = "ok" if outcome.status in ("succeeded", "noop") else "fail"
+    out.phase(mark, outcome.kind, outcome.message, outcome.seconds)
+    return outcome
+
+
+def deploy(
+    target: Target, record: Record, request: DeployRequest, out: Reporter, *, dry_run: bool
+) -> Outcome:
+    check_version(request.version)
+    check_reason(request.reason)
+    strategy = request.strategy or target.settings.strategy
+    if strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    started = time.monotonic()
+    if dry_run:
+        live = inspect(target)
+        plan = build_plan(target.settings, strategy=strategy, version=request.version,
+                          artifact=request.artifact, live=live.color)
+        out.line(f"dry run: deploy {request.version} to {target.environment} ({strategy}); "
+                 f"live now: {live.version or 'nothing'} on {live.color or '-'}; nothing will be changed")
+        out.line(f"  lock {target.environment} (ttl {target.settings.lock_ttl_seconds:g}s, heartbeat)")
+        print_plan(out, plan)
+        out.line(f"  unlock {target.environment}")
+        return Outcome("noop", "deploy", request.version, live.version, live.color, live.version, 0.0,
+                       "dry run")
+    owner = f"{request.actor} deploy {request.version}"
+    with record.lock(owner=owner, reason=request.reason or f"deploy {request.version}",
+                     ttl=target.settings.lock_ttl_seconds, wait=request.wait):
+        converge(target, out)
+        live = inspect(target)
+        out.line(f"deploy {request.version} to {target.environment} ({strategy}): live now "
+                 f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}")
+        if live.version == request.version and live.color and _healthy(target, live.color):
+            seconds = time.monotonic() - started
+            message = f"{request.version} is already live on {live.color} and healthy; nothing to do"
+            return _finish(record, Outcome("noop", "deploy", request.version, live.version, live.color,
+                                           live.version, seconds, message), out)
+        plan = build_plan(target.settings, strategy=strategy, version=request.version,
+                          artifact=request.artifact, live=live.color)
+        record.begin(kind="deploy", version=request.version, strategy=strategy, actor=request.actor,
+                     reason=request.reason, previous_version=live.version)
+        return _run(target, record, out, plan, "deploy", request.version, live, started)
+
+
+def _run(target: Target, record: Record, out: Reporter, plan: list[Step], kind: str, version: str,
+         live: Live, started: float) -> Outcome:
+    run = RunState(version, live.color, live.version)
+    runner = Runner(target, record, out, run)
+    try:
+        runner.execute(plan)
+    except CicdError as err:
+        _clean_up(target, run)
+        status = "rolled_back" if run.rolled_back else "failed"
+        now = inspect(target)
+        outcome = Outcome(status, kind, version, live.version, now.color, now.version,
+                          time.monotonic() - started, str(err), run.figures)
+        _finish(record, outcome, out)
+        raise
+    now = inspect(target)
+    message = f"{version} live on {now.color}" + (f" (was {live.version})" if live.version else "")
+    return _finish(record, Outcome("succeeded", kind, version, live.version, now.color, now.version,
+                                   time.monotonic() - started, message, run.figures), out)
+
+
+def _clean_up(target: Target, run: RunState) -> None:
+    """A failed run leaves no new slot behind unless traffic is on it (then it is the live one)."""
+    live = inspect(target)
+    for color in list(run.started_colors):
+        if color != live.color:
+            for host in target.hosts:
+                target.runtime.stop(host, target.slot(color))
+
+
+def rollback(target: Target, record: Record, *, to: str | None, reason: str | None, actor: str,
+             out: Reporter, wait: bool = False) -> Outcome:
+    if to is not None:
+        check_version(to)
+    check_reason(reason)
+    started = time.monotonic()
+    with record.lock(owner=f"{actor} rollback", reason=reason or "rollback",
+                     ttl=target.settings.lock_ttl_seconds, wait=wait):
+        live = inspect(target)
+        if live.warm_color is None:  # not on the instant path: converging may stop expired warm slots
+            converge(target, out)
+            live = inspect(target)
+        wanted = to or live.warm_version or record.previous_good(live.version)
+        if wanted is None:
+            raise RollbackError(f"nothing to roll back to in {target.environment}: no warm color and no "
+                                "earlier successful release")
+        if wanted == live.version:
+            raise RollbackError(f"{wanted} is already live in {target.environment}")
+        warm = bool(live.warm_color and live.warm_version == wanted)
+        if not (warm and _warm_everywhere(target, live.warm_color, wanted)):  # type: ignore[arg-type]
+            warm = False
+            _check_retained(target, wanted)
+        record.begin(kind="rollback", version=wanted, strategy="rollback", actor=actor, reason=reason,
+                     previous_version=live.version)
+        if warm:
+            return _rollback_warm(target, record, out, live, started)
+        return _rollback_cold(target, record, out, live, wanted, started)
+
+
+def _warm_everywhere(target: Target, color: Color, version: str) -> bool:
+    for host in target.hosts:
+        status = target.runtime.status(host, target.slot(color))
+        if not (status.running and status.version == version):
+            return False
+    return _healthy(target, color)
+
+
+def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, started: float) -> Outcome:
+    assert live.warm_color is not None and live.color is not None
+    run = RunState(live.warm_version or "", live.color, live.version)
+    runner = Runner(target, record, out, run)
+    switch_started = time.monotonic()
+    runner.switch_all(Traffic.all_to(live.warm_color))
+    switch_ms = (time.monotonic() - switch_started) * 1000
+    out.phase("ok", "switch", f"all traffic back to warm {live.warm_color} ({live.warm_version})",
+              switch_ms / 1000)
+    record.phase("switch", "succeeded", switch_ms / 1000, f"to warm {live.warm_color}")
+    for host in target.hosts:  # the rolled-back version stays warm: a mistaken rollback is undone instantly
+        target.write_warm(host, live.color, live.version, target.settings.warm_seconds)
+    record.warm(live.color, live.version, time.time() + target.settings.warm_seconds)
+    seconds = time.monotonic() - started
+    message = f"rolled back to {live.warm_version} on warm {live.warm_color} (was {live.version})"
+    return _finish(record, Outcome("succeeded", "rollback", live.warm_version or "", live.version,
+                                   live.warm_color, live.warm_version, seconds, message,
+                                   {"switch_ms": round(switch_ms, 1)}), out)
+
+
+def _check_retained(target: Target, wanted: str) -> None:
+    for host in target.hosts:
+        kept = target.runtime.releases(host)
+        if wanted not in kept:
+            raise RollbackError(
+                f"{wanted} is not retained on {host.name} (kept: {', '.join(kept) or 'none'}); deploy it "
+                f"with `cicd deploy --env {target.environment} --version {wanted} --artifact PATH`"
+            )
+
+
+def _rollback_cold(target: Target, record: Record, out: Reporter, live: Live, wanted: str,
+                   started: float) -> Outcome:
+    out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
+    plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
+    plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]
+    return _run(target, record, out, plan, "rollback", wanted, live, started)

@@ -1,0 +1,26 @@
+"""Phase lines for humans: short, one per phase, with timings. Plain text (CI logs stay readable)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+MARKS = {"ok": "✓", "fail": "✗", "info": "·", "warn": "!", "dry": "-"}
+
+
+class Reporter:
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False):
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+    def phase(self, status: str, phase: str, message: str, seconds: float | None = None) -> None:
+        timing = f" ({seconds:.2f}s)" if seconds is not None else ""
+        self.line(f"  {MARKS.get(status, '·')} {phase:<10} {message}{timing}")
+
+    def detail(self, text: str) -> None:
+        for row in text.rstrip().splitlines():
+            self.line(f"      | {row}")

@@ -1,0 +1,255 @@
+"""Executes a plan (deploy/steps.py) against a target, step by step, timing and recording each.
+
+Invariants the runner keeps, whatever fails:
+- nginx only ever sends live traffic to a color that passed its health gate and smoke tests;
+- a failed gate or smoke test stops the new slot and leaves traffic untouched;
+- a switch is fleet-atomic: every host is gated before any switches, and when one host's switch fails
+  the hosts already switched are switched back;
+- a verification breach switches every host back to the color kept warm.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cicd.deploy import gates
+from cicd.deploy.hosts.local import LocalHost
+from cicd.deploy.record import Record
+from cicd.deploy.report import Reporter
+from cicd.deploy.routers.nginx import Traffic
+from cicd.deploy.runtimes.base import Color, Release
+from cicd.deploy.steps import (
+    HealthGate,
+    KeepWarm,
+    MarkKnownGood,
+    MeasureBaseline,
+    PrepareRelease,
+    PruneReleases,
+    RunHooks,
+    SmokeTests,
+    StartSlot,
+    Step,
+    StopSlot,
+    SwitchTraffic,
+    Verify,
+)
+from cicd.deploy.target import Target
+from cicd.errors import CicdError, DeploymentError, HealthCheckError
+
+# Test-only: pause before the first step of this phase (lets crash-safety tests SIGKILL a real run there).
+PAUSE_ENV = "CICD_TEST_PAUSE_AT"
+LOG_LINES_ON_FAILURE = 15
+
+
+@dataclass
+class RunState:
+    """What the run learned so far; the orchestrator reads it for the outcome and the summary."""
+
+    version: str
+    previous_color: Color | None
+    previous_version: str | None
+    traffic_before: dict[str, Traffic] = field(default_factory=dict)  # host name -> traffic
+    started_colors: set[Color] = field(default_factory=set)
+    switched: bool = False
+    baseline: gates.GateResult | None = None
+    verification: gates.GateResult | None = None
+    rolled_back: bool = False
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+class Runner:
+    def __init__(self, target: Target, record: Record, reporter: Reporter, run: RunState):
+        self.target = target
+        self.record = record
+        self.out = reporter
+        self.run = run
+        self.handlers: dict[type, Callable[[Step], str]] = {
+            RunHooks: self._hooks,
+            PrepareRelease: self._prepare,
+            StopSlot: self._stop,
+            StartSlot: self._start,
+            HealthGate: self._health,
+            SmokeTests: self._smoke,
+            MeasureBaseline: self._baseline,
+            SwitchTraffic: self._switch,
+            KeepWarm: self._warm,
+            Verify: self._verify,
+            MarkKnownGood: self._known_good,
+            PruneReleases: self._prune,
+        }
+
+    def execute(self, plan: list[Step]) -> None:
+        for step in plan:
+            self._maybe_pause(step.phase)
+            started = time.monotonic()
+            try:
+                message = self.handlers[type(step)](step)
+            except CicdError as err:
+                seconds = time.monotonic() - started
+                self.out.phase("fail", step.phase, str(err), seconds)
+                self.record.phase(step.phase, "failed", seconds, str(err))
+                raise
+            seconds = time.monotonic() - started
+            self.out.phase("ok", step.phase, message, seconds)
+            self.record.phase(step.phase, "succeeded", seconds, message)
+
+    @staticmethod
+    def _maybe_pause(phase: str) -> None:
+        if os.environ.get(PAUSE_ENV) == phase:
+            print(f"paused before {phase} ({PAUSE_ENV})", flush=True)
+            time.sleep(float(os.environ.get("CICD_TEST_PAUSE_SECONDS", "60")))
+
+    # -- steps ---------------------------------------------------------------------------------------
+    def _hooks(self, step: RunHooks) -> str:
+        local = LocalHost("deployer", cwd=self.target.base_dir)
+        env = {"CICD_ENVIRONMENT": self.target.environment, "CICD_VERSION": self.run.version}
+        for argv in step.commands:
+            result = local.run(argv, env=env, check=False, timeout=600)
+            if not result.ok:
+                tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+                command = " ".join(argv)
+                raise DeploymentError(f"{step.which} hook `{command}` exited {result.returncode}: {tail[0]}")
+        return f"{len(step.commands)} {step.which} hook(s) passed" if step.commands else "none configured"
+
+    def _prepare(self, step: PrepareRelease) -> str:
+        release = Release(step.version, step.artifact)
+        for host in self.target.hosts:
+            self.target.runtime.prepare(host, release)
+        return f"release {step.version} ready on {len(self.target.hosts)} host(s)"
+
+    def _stop(self, step: StopSlot) -> str:
+        stopped = []
+        for host in self.target.hosts:
+            slot = self.target.slot(step.color)
+            status = self.target.runtime.status(host, slot)
+            if status.running:
+                self.target.runtime.stop(host, slot)
+                stopped.append(status.version or "?")
+            warm = self.target.read_warm(host)
+            if warm and warm.get("color") == step.color:
+                self.target.clear_warm(host)
+        return f"{step.color} stopped ({', '.join(stopped)})" if stopped else f"{step.color} was empty"
+
+    def _start(self, step: StartSlot) -> str:
+        self.run.started_colors.add(step.color)
+        for host in self.target.hosts:
+            self.target.runtime.start(host, self.target.slot(step.color), Release(step.version))
+        return f"{step.version} started in {step.color}"
+
+    def _fail_slot(self, color: Color, reason: str) -> HealthCheckError:
+        """Show the new slot's last log lines, stop it, and build the error for the failed gate."""
+        for host in self.target.hosts:
+            slot = self.target.slot(color)
+            logs = self.target.runtime.logs(host, slot, LOG_LINES_ON_FAILURE)
+            if logs.strip():
+                self.out.line(f"    last log lines of {color} on {host.name}:")
+                self.out.detail(logs)
+            self.target.runtime.stop(host, slot)
+        self.run.started_colors.discard(color)
+        live = self.run.previous_version
+        keeps = f"; {live} keeps serving" if live else "; no traffic was switched"
+        return HealthCheckError(f"{reason}{keeps}")
+
+    def _health(self, step: HealthGate) -> str:
+        summaries = []
+        for host in self.target.hosts:
+            slot = self.target.slot(step.color)
+
+            def alive(host=host, slot=slot) -> bool:
+                return self.target.runtime.status(host, slot).running
+
+            result = gates.wait_healthy(host, slot, self.target.settings, is_alive=alive)
+            if not result.ok:
+                raise self._fail_slot(step.color, result.summary)
+            summaries.append(result.summary)
+        return "; ".join(summaries)
+
+    def _smoke(self, step: SmokeTests) -> str:
+        router = self.target.router
+        for host in self.target.hosts:
+            current = self.run.traffic_before.get(host.name) or router.read(host)
+            if current is None or current.preview != step.color:
+                base = current or Traffic(0, 0, step.color)
+                router.apply(host, Traffic(base.blue, base.green, step.color), self.target.slots())
+            result = gates.run_smoke(host, self.target.settings.router.preview_listen, self.target.settings)
+            if not result.ok:
+                raise self._fail_slot(step.color, result.summary)
+        return result.summary
+
+    def _baseline(self, step: MeasureBaseline) -> str:
+        self.run.baseline = gates.measure_baseline(self.target, step.color)
+        self.run.figures.update({f"baseline_{k}": v for k, v in self.run.baseline.figures.items()})
+        return self.run.baseline.summary
+
+    def switch_all(self, traffic: Traffic) -> None:
+        """Fleet-atomic: apply on every host; on a failure, put the switched hosts back, then raise."""
+        done: list[tuple] = []
+        for host in self.target.hosts:
+            before = self.target.router.read(host)
+            try:
+                self.target.router.apply(host, traffic, self.target.slots())
+            except CicdError as err:
+                for switched_host, previous in reversed(done):
+                    if previous is not None:
+                        self.target.router.apply(switched_host, previous, self.target.slots())
+                names = ", ".join(h.name for h, _ in done)
+                reverted = f"; switched back {names}" if names else ""
+                raise DeploymentError(f"switch failed on {host.name}{reverted}: {err}") from err
+            done.append((host, before))
+
+    def _switch(self, step: SwitchTraffic) -> str:
+        # The preview listener shows the color with less traffic: the idle one, or the canary.
+        traffic = Traffic(step.blue, step.green, "green" if step.blue >= step.green else "blue")
+        self.switch_all(traffic)
+        self.run.switched = True
+        return f"{traffic.describe()} on {len(self.target.hosts)} host(s)"
+
+    def _warm(self, step: KeepWarm) -> str:
+        for host in self.target.hosts:
+            self.target.write_warm(host, step.color, self.run.previous_version, step.seconds)
+        self.record.warm(step.color, self.run.previous_version, time.time() + step.seconds)
+        return f"{step.color} ({self.run.previous_version}) warm for {step.seconds:g}s"
+
+    def _verify(self, step: Verify) -> str:
+        result = gates.verify(self.target, step.color, step.window_seconds, self.run.baseline)
+        self.run.verification = result
+        self.run.figures.update(result.figures)
+        if not result.ok:
+            self.switch_back(step.color)
+            raise HealthCheckError(
+                f"verification failed: {result.summary}; rolled back to {self.run.previous_version} "
+                f"({self.run.previous_color})"
+            )
+        return result.summary
+
+    def switch_back(self, failed_color: Color) -> None:
+        """All traffic to the previous color (kept warm), then stop the failed one."""
+        if self.run.previous_color is None:
+            return
+        started = time.monotonic()
+        self.switch_all(Traffic.all_to(self.run.previous_color))
+        self.run.figures["switch_back_ms"] = round((time.monotonic() - started) * 1000, 1)
+        self.run.rolled_back = True
+        for host in self.target.hosts:
+            self.target.runtime.stop(host, self.target.slot(failed_color))
+            self.target.clear_warm(host)
+        self.run.started_colors.discard(failed_color)
+
+    def _known_good(self, step: MarkKnownGood) -> str:
+        self.record.mark_known_good(step.version)
+        return f"{step.version} is the last known good release"
+
+    def _prune(self, step: PruneReleases) -> str:
+        protected = {self.run.version, self.run.previous_version, self.record.known_good()}
+        removed: set[str] = set()
+        for host in self.target.hosts:
+            versions = self.target.runtime.releases(host)
+            for version in versions[: max(0, len(versions) - step.keep)]:
+                if version not in protected:
+                    self.target.runtime.remove_release(host, version)
+                    removed.add(version)
+        return f"pruned {', '.join(sorted(removed))}" if removed else "nothing to prune"
+
