@@ -6,12 +6,20 @@ Reference: https://docs.github.com/actions/reference/workflow-commands-for-githu
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
+
+# GitHub shows at most 10 error, 10 warning and 10 notice annotations per step; later ones vanish.
+ANNOTATIONS_SHOWN_PER_LEVEL = 10
+# A step summary larger than 1 MiB is not shown at all.
+SUMMARY_LIMIT_BYTES = 1024 * 1024
+_annotation_counts: dict[str, int] = {}
+_overflow_pending: list[bool] = []  # non-empty once the exit line is registered
 
 
 def in_actions() -> bool:
@@ -45,9 +53,59 @@ def annotate(
     title: str | None = None,
     stream: TextIO | None = None,
 ) -> None:
-    """Emit an `error`, `warning` or `notice` annotation when running inside Actions."""
-    if in_actions():
-        print(command(level, message, file=file, line=line, col=col, title=title), file=stream or sys.stdout)
+    """Emit an `error`, `warning` or `notice` annotation when running inside Actions.
+
+    Past GitHub's 10 per level, the message is printed as a plain log line instead, and one line at exit
+    says how many were not annotated, so none disappears silently.
+    """
+    if not in_actions():
+        return
+    out = stream or sys.stdout
+    count = _annotation_counts[level] = _annotation_counts.get(level, 0) + 1
+    if count <= ANNOTATIONS_SHOWN_PER_LEVEL:
+        print(command(level, message, file=file, line=line, col=col, title=title), file=out)
+        return
+    if count == ANNOTATIONS_SHOWN_PER_LEVEL + 1 and not _overflow_pending:
+        _overflow_pending.append(True)
+        atexit.register(flush_annotation_overflow)
+    where = ":".join(str(part) for part in (file, line, col) if part is not None)
+    print(f"{level}: {where + ': ' if where else ''}{message}", file=out)
+
+
+def error(message: str, **where: object) -> None:
+    annotate("error", message, **where)  # type: ignore[arg-type]
+
+
+def warning(message: str, **where: object) -> None:
+    annotate("warning", message, **where)  # type: ignore[arg-type]
+
+
+def notice(message: str, **where: object) -> None:
+    annotate("notice", message, **where)  # type: ignore[arg-type]
+
+
+def annotation_overflow() -> str | None:
+    """One line naming the annotations GitHub would not have shown, or None."""
+    hidden = {
+        level: count - ANNOTATIONS_SHOWN_PER_LEVEL
+        for level, count in _annotation_counts.items()
+        if count > ANNOTATIONS_SHOWN_PER_LEVEL
+    }
+    if not hidden:
+        return None
+    counts = ", ".join(f"{n} more {level} message{'s' if n > 1 else ''}" for level, n in hidden.items())
+    limit = ANNOTATIONS_SHOWN_PER_LEVEL
+    return f"{counts} not annotated (GitHub shows {limit} per level per step); see the log"
+
+
+def flush_annotation_overflow(stream: TextIO | None = None) -> None:
+    """Print the overflow line (as a notice while notices are under the cap) and start counting anew."""
+    line = annotation_overflow()
+    notices_left = _annotation_counts.get("notice", 0) < ANNOTATIONS_SHOWN_PER_LEVEL
+    _annotation_counts.clear()
+    _overflow_pending.clear()
+    if line and in_actions():
+        print(command("notice", line) if notices_left else line, file=stream or sys.stdout, flush=True)
 
 
 def mask(value: str) -> None:
@@ -87,5 +145,20 @@ def set_output(name: str, value: str) -> bool:
 
 
 def append_summary(markdown: str) -> bool:
-    """Append Markdown (Mermaid renders) to the job's step summary; False when not in Actions."""
-    return _append("GITHUB_STEP_SUMMARY", markdown.rstrip("\n") + "\n\n")
+    """Append Markdown (Mermaid renders) to the job's step summary; False when not in Actions.
+
+    The summary stays under GitHub's 1 MiB per step: what does not fit is cut, with a note saying so.
+    """
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return False
+    data = (markdown.rstrip("\n") + "\n\n").encode("utf-8")
+    room = SUMMARY_LIMIT_BYTES - (os.path.getsize(path) if os.path.exists(path) else 0)
+    if len(data) > room:
+        note = b"\n\n> Summary cut here: GitHub shows at most 1 MiB per step; the rest is in the log.\n"
+        kept = data[: max(0, room - len(note))].decode("utf-8", "ignore").encode("utf-8")
+        data = kept + note if room >= len(note) else b""
+        print(f"step summary truncated to GitHub's {SUMMARY_LIMIT_BYTES} bytes", file=sys.stderr)
+    with open(path, "ab") as handle:
+        handle.write(data)
+    return True

@@ -1,0 +1,202 @@
+"""One `requests` session for GitHub's REST API: retries, rate limits, pagination, one-line errors.
+
+- Gateway errors (502/503/504) and connection failures are retried with exponential backoff by urllib3.
+- A primary or secondary rate limit (403/429 with `x-ratelimit-remaining: 0` or `retry-after`) is waited
+  out when it resets soon; otherwise the error says when it resets.
+- Lists follow the `Link: <...>; rel="next"` header.
+- Any other failure becomes one GitHubError line: `GitHub API POST /repos/o/r/deployments: 422 ...`.
+The token travels only in the Authorization header and is registered for masking and redaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from cicd import __version__, secrets
+from cicd.errors import GitHubError
+from cicd.github.settings import API_VERSION, GitHubSettings
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100  # GitHub's maximum page size: fewest round trips
+RATE_LIMIT_STATUSES = (403, 429)
+
+
+class _GatewayRetry(Retry):
+    """Retry gateway errors for every method, but a broken read only for idempotent ones.
+
+    GitHub answers 502/503/504 before it acts, so repeating even a POST is safe; a connection cut while
+    reading the answer of a POST may follow a success, and repeating it would duplicate a comment.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return bool(self.status_forcelist and status_code in self.status_forcelist)
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        settings: GitHubSettings,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        max_rate_limit_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.settings = settings
+        self.timeout = timeout
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self._sleep = sleep
+        self.session = requests.Session()
+        retry = _GatewayRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
+            raise_on_status=False,  # the last answer becomes a GitHubError with GitHub's message
+            respect_retry_after_header=False,  # rate limits are ours to decide: wait or explain
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {settings.token}",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"cicd/{__version__}",
+            }
+        )
+
+    @classmethod
+    def from_env(cls, *, repository: str | None = None, **options: Any) -> GitHubClient:
+        return cls(GitHubSettings.from_env(repository=repository), **options)
+
+    def repo_path(self, suffix: str) -> str:
+        return f"/repos/{self.settings.repository}{suffix}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- requests --------------------------------------------------------------------------------
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+    ) -> requests.Response:
+        """Send one call (retried and rate-limit aware); return the response or raise GitHubError."""
+        url = path if path.startswith(("http://", "https://")) else f"{self.settings.api_url}{path}"
+        shown = _shown_path(url, self.settings.api_url)
+        for _attempt in range(3):
+            response = self._send(method, url, shown, json=json, params=params)
+            wait = self._rate_limit_wait(response, method, shown)
+            if wait is None:
+                break
+            log.warning("GitHub rate limit on %s %s: waiting %.0f s", method, shown, wait)
+            self._sleep(wait)
+        if not response.ok:
+            raise GitHubError(_error_line(method, shown, response))
+        return response
+
+    def _send(self, method: str, url: str, shown: str, **kwargs: Any) -> requests.Response:
+        log.debug("GitHub API %s %s", method, shown)
+        try:
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as err:
+            reason = secrets.redact(str(getattr(err, "args", [err])[0]))
+            raise GitHubError(
+                f"GitHub API {method} {shown}: cannot reach {self.settings.api_url} ({type(err).__name__}: "
+                f"{_short(reason)})",
+                hint="check GITHUB_API_URL and the network",
+            ) from err
+
+    def _rate_limit_wait(self, response: requests.Response, method: str, shown: str) -> float | None:
+        """Seconds to wait before trying again, None when this is no rate limit; raise if too long."""
+        headers = response.headers
+        limited = headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+        if response.status_code not in RATE_LIMIT_STATUSES or not limited:
+            return None
+        if "retry-after" in headers:
+            wait = float(headers["retry-after"])
+            resets = time.time() + wait
+        else:
+            resets = float(headers.get("x-ratelimit-reset", time.time() + 60))
+            wait = max(0.0, resets - time.time()) + 1.0  # the reset second itself may still be limited
+        if wait <= self.max_rate_limit_wait:
+            return wait
+        at = time.strftime("%H:%M:%S UTC", time.gmtime(resets))
+        raise GitHubError(
+            f"GitHub API {method} {shown}: rate limit exceeded; it resets at {at} (in {wait / 60:.0f} min)",
+            hint="wait for the reset, or use a token with a higher limit",
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None).json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.request("POST", path, json=body)
+        return response.json() if response.content else None
+
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self.request("PATCH", path, json=body).json()
+
+    def paginate(self, path: str, *, item_key: str | None = None, **params: Any) -> Iterator[Any]:
+        """Every item of a list endpoint, page by page (100 a page) along the Link header."""
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": PER_PAGE, **params}
+        while url:
+            response = self.request("GET", url, params=query)
+            data = response.json()
+            yield from (data[item_key] if item_key else data)
+            url = response.links.get("next", {}).get("url")
+            query = None  # the next link carries the whole query
+
+
+def _shown_path(url: str, api_url: str) -> str:
+    path = url[len(api_url) :] if url.startswith(api_url) else url
+    return path.split("?", 1)[0]
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_line(method: str, shown: str, response: requests.Response) -> str:
+    """`GitHub API POST /path: 422 Validation Failed: field: problem; ...` from GitHub's error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        text = str(body["message"])
+        details = [_error_item(item) for item in body.get("errors") or []]
+        if details:
+            text += ": " + "; ".join(detail for detail in details if detail)
+    else:
+        text = response.reason or _short(response.text)
+    return secrets.redact(f"GitHub API {method} {shown}: {response.status_code} {_short(text, 400)}")
+
+
+def _error_item(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if item.get("message"):
+        return str(item["message"])
+    where = ".".join(str(item[key]) for key in ("resource", "field") if item.get(key))
+    return f"{where} {item.get('code', 'invalid')}".strip()
