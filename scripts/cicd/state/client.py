@@ -1,0 +1,169 @@
+"""StateStore: the client of one environment's state store, the same API for local and remote targets.
+
+Each call becomes one request to cicd/state/store.py: in process for a local target (host None or a
+LocalHost), or on the target's primary host as `python3 - DB_PATH` through `Host.run`, with the store's
+source and the request on stdin and the answer as one JSON line on stdout. Every string in a request is
+passed through cicd.secrets.redact first, so no secret value reaches the history or the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cicd import secrets
+from cicd.errors import ConcurrencyError, StateError
+from cicd.state import store
+from cicd.state.records import LockInfo
+
+REMOTE_TIMEOUT_SECONDS = 60.0
+_UNREDACTED_KEYS = frozenset({"token"})
+
+
+class LockHeldError(ConcurrencyError):
+    """The environment is locked by someone else; `holder` says who."""
+
+    def __init__(self, message: str, holder: LockInfo | None, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.holder = holder
+
+
+class LockLostError(ConcurrencyError):
+    """This run's lock was released by force or taken over; it must not touch the environment now."""
+
+    def __init__(self, message: str, holder: LockInfo | None):
+        super().__init__(message)
+        self.holder = holder
+
+
+@cache
+def store_source() -> str:
+    return Path(store.__file__).read_text(encoding="utf-8")
+
+
+def remote_program(request: dict) -> str:
+    """store.py's source plus one line that serves the request (a Python string literal, never code)."""
+    payload = json.dumps(request)
+    return store_source() + f"\nraise SystemExit(serve(sys.argv[1:], {payload!r}))\n"
+
+
+def parse_answer(stdout: str) -> dict | None:
+    """The last marked line of the remote output (a login banner or shell noise may precede it)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(store.ANSWER_MARK):
+            try:
+                answer = json.loads(line[len(store.ANSWER_MARK) :])
+            except ValueError:
+                return None
+            return answer if isinstance(answer, dict) else None
+    return None
+
+
+def _redacted(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, str):
+        return value if key in _UNREDACTED_KEYS else secrets.redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def _is_local(host: Any) -> bool:
+    if host is None:
+        return True
+    from cicd.deploy.hosts.local import LocalHost
+
+    return isinstance(host, LocalHost)
+
+
+class Transport:
+    """Carries requests to store.py: in process, or as `python3 - DB_PATH` through a Host."""
+
+    def __init__(
+        self,
+        environment: str,
+        path: str,
+        host: Any = None,
+        *,
+        in_process: bool | None = None,
+        python: str | None = None,
+    ):
+        self.environment = environment
+        self.host = host
+        self.in_process = _is_local(host) if in_process is None else in_process
+        if not self.in_process and host is None:
+            raise ValueError("running the store out of process needs a host")
+        # Remote hosts: their python3. Out of process on this machine: this very interpreter.
+        self.python = python or (sys.executable if _is_local(host) else "python3")
+        self.path = self._local_path(path) if self.in_process else path
+        self.where = path if host is None else f"{path} on {host.name}"
+
+    def _local_path(self, path: str) -> str:
+        cwd = getattr(self.host, "cwd", None)
+        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+
+    def call(self, op: str, args: dict) -> Any:
+        request = {"op": op, "environment": self.environment, "args": _redacted(args)}
+        # The JSON round trip in process too, so both paths see exactly the same values.
+        request = json.loads(json.dumps(request))
+        answer = store.handle(self.path, request) if self.in_process else self._remote(request)
+        if answer.get("ok"):
+            return answer.get("result")
+        raise self._error(answer.get("error") or {})
+
+    def _remote(self, request: dict) -> dict:
+        # -I: isolated from the host's PYTHON* variables and user site-packages; stdlib only is needed.
+        result = self.host.run(
+            [self.python, "-I", "-", self.path],
+            input=remote_program(request),
+            timeout=REMOTE_TIMEOUT_SECONDS,
+            check=False,
+        )
+        answer = parse_answer(result.stdout)
+        if answer is not None:
+            return answer
+        if result.returncode == 127:
+            raise StateError(
+                f"{self.host.name}: {self.python} is needed there to keep the state at {self.path}"
+            )
+        detail = " ".join((result.stderr or result.stdout).split())[-300:] or f"exit {result.returncode}"
+        raise StateError(f"state store at {self.where} did not answer: {detail}")
+
+    def _error(self, error: dict) -> Exception:
+        kind, message = error.get("kind"), error.get("message", "unknown failure")
+        holder = LockInfo.from_dict(error.get("holder"))
+        env = self.environment
+        if kind == "locked" and holder is not None:
+            return LockHeldError(
+                f"{env} is locked by {holder.describe()}; heartbeat {holder.heartbeat_age_seconds:.0f}s ago",
+                holder,
+                hint=f"wait with --wait SECONDS, or if that run is gone: "
+                f"cicd unlock --env {env} --force --reason TEXT",
+            )
+        if kind == "not_owner" and holder is not None:
+            return LockHeldError(
+                f"{env} is locked by {holder.describe()}; only {holder.actor} may unlock it",
+                holder,
+                hint=f"to override: cicd unlock --env {env} --force --reason TEXT (recorded in the ledger)",
+            )
+        if kind == "lock_lost":
+            now = f"; it is now held by {holder.describe()}" if holder else ""
+            return LockLostError(f"this run no longer holds the lock on {env}{now}", holder)
+        return StateError(f"state of {env} ({self.where}): {message}")
+
+
+def poll_until(deadline: float, attempt, interval: float = 0.5):
+    """Call attempt() until it stops raising LockHeldError or the deadline passes (then re-raise)."""
+    while True:
+        try:
+            return attempt()
+        except LockHeldError:
+            if time.monotonic() + interval > deadline:
+                raise
+            time.sleep(interval)
