@@ -107,7 +107,10 @@ def run_deploy(args: argparse.Namespace) -> int:
     check_version(args.release)
     check_reason(args.reason)
     env, target = _target(args)
-    request = DeployRequest(args.release, actor(), args.artifact, args.strategy, args.reason, args.wait)
+    artifact = args.artifact
+    if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
+        artifact = str(Path(artifact).resolve())
+    request = DeployRequest(args.release, actor(), artifact, args.strategy, args.reason, args.wait)
     try:
         outcome = deploy(target, _record(target, env, dry_run=args.dry_run), request, Reporter(),
                          dry_run=args.dry_run)

@@ -140,7 +140,8 @@ def print_plan(out: Reporter, plan: list[Step]) -> None:
 
 
 def _finish(record: Record, outcome: Outcome, out: Reporter) -> Outcome:
-    record.finish(outcome.status, outcome.message, live_version=outcome.live_version, figures=outcome.figures)
+    record.finish(outcome.status, outcome.message, live_version=outcome.live_version,
+                  live_color=outcome.live_color, figures=outcome.figures)
     mark = "ok" if outcome.status in ("succeeded", "noop") else "fail"
     out.phase(mark, outcome.kind, outcome.message, outcome.seconds)
     return outcome

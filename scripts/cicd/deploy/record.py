@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
+
+# `--wait`: how long a deploy waits for another run's lock before giving up (Kamal's lock-wait).
+WAIT_FOR_LOCK_SECONDS = 900.0
 
 
 class Record:
@@ -23,7 +27,17 @@ class Record:
     def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
         pass
 
-    def finish(self, status: str, detail: str, *, live_version: str | None, figures: dict) -> None:
+    def finish(self, status: str, detail: str, *, live_version: str | None, live_color: str | None,
+               figures: dict) -> None:
+        pass
+
+    def check(self) -> None:
+        """Before an irreversible step: raise if the lock was lost (forced away, taken over)."""
+
+    def release(self, version: str, artifact: str | None) -> None:
+        pass
+
+    def forget(self, version: str) -> None:
         pass
 
     def warm(self, color: str, version: str | None, until: float) -> None:
@@ -47,6 +61,94 @@ class Record:
 NullRecord = Record
 
 
-def open_record(target, env) -> Record:
-    """The record for an environment: cicd.state on the target's primary host."""
-    return Record()
+class StateRecord(Record):
+    """History, ledger, lock and releases in cicd.state (SQLite on the primary host)."""
+
+    def __init__(self, state: Any, actor: str):
+        self.state = state
+        self.actor = actor
+        self.held: Any = None
+        self.deployment_id: int | None = None
+        self.phases: list[dict] = []
+
+    @contextmanager
+    def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> Iterator[Any]:
+        from cicd.state import LockOwner
+
+        with self.state.locked(LockOwner.current(self.actor), ttl_seconds=ttl, reason=reason,
+                               wait_seconds=WAIT_FOR_LOCK_SECONDS if wait else 0) as held:
+            self.held = held
+            try:
+                yield held
+            finally:
+                self.held = None
+
+    def check(self) -> None:
+        if self.held is not None:
+            self.held.check()
+
+    def begin(self, *, kind: str, version: str, strategy: str, actor: str, reason: str | None,
+              previous_version: str | None) -> None:
+        self.phases = []
+        self.deployment_id = self.state.start_deployment(
+            version, kind=kind, actor=actor, reason=reason, previous_version=previous_version,
+            strategy=strategy,
+        )
+
+    def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
+        self.phases.append({"name": name, "status": status, "seconds": round(seconds, 3), "detail": detail})
+
+    def finish(self, status: str, detail: str, *, live_version: str | None, live_color: str | None,
+               figures: dict) -> None:
+        if self.deployment_id is None:
+            return  # nothing was started (a no-op re-run)
+        if live_version and live_version != self.state.current().current_version:
+            self.state.set_current(live_version, color=live_color, deployed_by=self.actor,
+                                   deployment_id=self.deployment_id)
+        error = None if status == "succeeded" else detail
+        self.state.finish_deployment(self.deployment_id, status, phases=self.phases, error=error)
+        if figures:
+            self.state.append_audit({"action": "deploy.figures", "outcome": status,
+                                     "details": {k: v for k, v in figures.items() if v is not None}})
+        self.deployment_id = None
+
+    def warm(self, color: str, version: str | None, until: float) -> None:
+        self.state.append_audit({"action": "warm.keep", "version": version,
+                                 "details": {"color": color, "until": until}})
+
+    def release(self, version: str, artifact: str | None) -> None:
+        self.state.record_release(version, artifact)
+
+    def forget(self, version: str) -> None:
+        self.state.forget_release(version, reason="pruned")
+
+    def mark_known_good(self, version: str) -> None:
+        self.state.mark_known_good(version)
+
+    def known_good(self) -> str | None:
+        return self.state.last_known_good()
+
+    def previous_good(self, current: str | None) -> str | None:
+        return self.state.last_good(exclude=[current])
+
+    def snapshot(self) -> dict[str, Any]:
+        current = self.state.current()
+        lock = current.lock
+        return {
+            "current_version": current.current_version,
+            "previous_version": current.previous_version,
+            "deployed_at": current.deployed_at,
+            "deployed_by": current.deployed_by,
+            "locked": current.locked,
+            "lock_holder": f"{lock.actor} ({lock.reason})" if lock else None,
+            "last_known_good": self.known_good(),
+        }
+
+
+def open_record(target: Any, env: Any) -> Record:
+    """The record of an environment: cicd.state on the target's primary host."""
+    from cicd.cli.deploy import actor
+    from cicd.state import open_state
+
+    state = open_state(target.environment, target.settings.state_path, target.primary)
+    return StateRecord(state, actor())

@@ -118,6 +118,7 @@ class Runner:
         release = Release(step.version, step.artifact)
         for host in self.target.hosts:
             self.target.runtime.prepare(host, release)
+        self.record.release(step.version, step.artifact)
         return f"release {step.version} ready on {len(self.target.hosts)} host(s)"
 
     def _stop(self, step: StopSlot) -> str:
@@ -201,6 +202,7 @@ class Runner:
             done.append((host, before))
 
     def _switch(self, step: SwitchTraffic) -> str:
+        self.record.check()  # never move traffic without holding the lock
         # The preview listener shows the color with less traffic: the idle one, or the canary.
         traffic = Traffic(step.blue, step.green, "green" if step.blue >= step.green else "blue")
         self.switch_all(traffic)
@@ -251,5 +253,7 @@ class Runner:
                 if version not in protected:
                     self.target.runtime.remove_release(host, version)
                     removed.add(version)
+        for version in sorted(removed):
+            self.record.forget(version)
         return f"pruned {', '.join(sorted(removed))}" if removed else "nothing to prune"
 
