@@ -39,7 +39,8 @@ def report(err: CicdError) -> None:
         for problem in err.problems:
             print(problem.render(), file=sys.stderr)
             loc = problem.location
-            gha.annotate("error", problem.message, file=loc.file, line=loc.line, col=loc.col)
+            text = f"{problem.message} ({problem.hint})" if problem.hint else problem.message
+            gha.annotate("error", text, file=loc.file, line=loc.line, col=loc.col)
         return
     print(f"error: {err}", file=sys.stderr)
     loc = err.location
