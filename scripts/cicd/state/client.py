@@ -140,8 +140,13 @@ class Transport:
         holder = LockInfo.from_dict(error.get("holder"))
         env = self.environment
         if kind == "locked" and holder is not None:
+            liveness = (
+                "a manual hold"
+                if holder.ttl_seconds is None
+                else f"heartbeat {holder.heartbeat_age_seconds:.0f}s ago, ttl {holder.ttl_seconds:g}s"
+            )
             return LockHeldError(
-                f"{env} is locked by {holder.describe()}; heartbeat {holder.heartbeat_age_seconds:.0f}s ago",
+                f"{env} is locked by {holder.describe()} ({liveness})",
                 holder,
                 hint=f"wait with --wait SECONDS, or if that run is gone: "
                 f"cicd unlock --env {env} --force --reason TEXT",
