@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import Protocol, runtime_checkable
 
 from cicd.errors import CicdError
 
 MAX_READ_BYTES = 8 * 1024 * 1024  # per read; the rest comes on the next read
+ROTATED_GRACE_S = 5.0  # a rotated-away file is still read until nothing was added to it for this long
 
 
 class LogUnavailableError(CicdError):
@@ -66,22 +68,52 @@ def complete_tail_lines(data: bytes, *, from_start: bool) -> list[str]:
     return complete.decode(errors="replace").split("\n") if complete else []
 
 
+class _OpenFile:
+    """One opened file and how far we have read it."""
+
+    def __init__(self, fd: int, offset: int):
+        self.fd, self.offset, self.lines = fd, offset, LineSplitter()
+        self.last_data = time.monotonic()
+
+    def drain(self) -> list[str]:
+        if os.fstat(self.fd).st_size < self.offset:  # truncated in place (copytruncate)
+            self.offset = 0
+            self.lines.reset()
+        data = os.pread(self.fd, MAX_READ_BYTES, self.offset)
+        self.offset += len(data)
+        if data:
+            self.last_data = time.monotonic()
+        return self.lines.feed(data)
+
+    def same_file_as(self, path: str) -> bool:
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            return True  # moved away, not recreated yet: nginx still writes to the file we hold
+        opened = os.fstat(self.fd)
+        return (current.st_ino, current.st_dev) == (opened.st_ino, opened.st_dev)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
 class FileLogSource:
-    """Follows a local file. Keeps the file open, so lines nginx writes to a rotated-away file before it
-    reopens its logs are still read; then moves to the new file at the path."""
+    """Follows a local file. After a rotation it reads the new file at the path and keeps draining the
+    rotated one until it has been quiet for ROTATED_GRACE_S, since nginx writes to the old file until
+    every worker has reopened its logs."""
 
     def __init__(self, path: str):
         self.path = path
         self.description = f"access log {path}"
-        self._fd: int | None = None
-        self._offset = 0
-        self._lines = LineSplitter()
+        self._current: _OpenFile | None = None
+        self._rotated: _OpenFile | None = None
 
     def close(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-        self._fd = None
+        for opened in (self._current, self._rotated):
+            if opened is not None:
+                opened.close()
+        self._current = self._rotated = None
 
     def __del__(self) -> None:
         self.close()
@@ -96,41 +128,28 @@ class FileLogSource:
 
     def seek_end(self) -> None:
         self.close()
-        self._fd = self._open()
-        self._offset = os.fstat(self._fd).st_size
-        self._lines.reset()
+        fd = self._open()
+        self._current = _OpenFile(fd, os.fstat(fd).st_size)
 
-    def _drain(self) -> list[str]:
-        assert self._fd is not None
-        if os.fstat(self._fd).st_size < self._offset:  # truncated in place (copytruncate)
-            self._offset = 0
-            self._lines.reset()
-        data = os.pread(self._fd, MAX_READ_BYTES, self._offset)
-        self._offset += len(data)
-        return self._lines.feed(data)
-
-    def _rotated(self) -> bool:
-        assert self._fd is not None
-        try:
-            current = os.stat(self.path)
-        except FileNotFoundError:
-            return False  # moved away, not recreated yet: nginx still writes to the file we hold
-        opened = os.fstat(self._fd)
-        return (current.st_ino, current.st_dev) != (opened.st_ino, opened.st_dev)
+    def _drain_rotated(self) -> list[str]:
+        if self._rotated is None:
+            return []
+        lines = self._rotated.drain()
+        if time.monotonic() - self._rotated.last_data > ROTATED_GRACE_S:
+            self._rotated.close()
+            self._rotated = None
+        return lines
 
     def read_new(self) -> list[str]:
-        if self._fd is None:  # the log did not exist when we started: everything in it is new
-            self._fd = self._open()
-            self._offset = 0
-            self._lines.reset()
+        if self._current is None:  # the log did not exist when we started: everything in it is new
+            self._current = _OpenFile(self._open(), 0)
         try:
-            lines = self._drain()
-            if self._rotated():
-                self.close()
-                self._fd = self._open()
-                self._offset = 0
-                self._lines.reset()
-                lines += self._drain()
+            lines = self._drain_rotated() + self._current.drain()
+            if not self._current.same_file_as(self.path):
+                if self._rotated is not None:
+                    self._rotated.close()
+                self._rotated, self._current = self._current, _OpenFile(self._open(), 0)
+                lines += self._current.drain()
         except OSError as err:
             raise LogUnavailableError(f"{self.description} cannot be read: {err.strerror}") from err
         return lines
