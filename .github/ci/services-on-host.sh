@@ -10,8 +10,9 @@ proxy_port="${CI_PROXY_PORT:-8088}"
 
 start() {
   mkdir -p "${state}/conf.d" "${state}/logs"
-  (cd "${root}/examples/service" && exec python3 -m sample_service.app --host 127.0.0.1 --port "${service_port}") \
-    >"${state}/logs/service.log" 2>&1 &
+  # Its own session: it must outlive this step (runners may end a step's process group).
+  (cd "${root}/examples/service" && exec setsid python3 -m sample_service.app --host 127.0.0.1 \
+    --port "${service_port}") >"${state}/logs/service.log" 2>&1 &
   echo $! >"${state}/service.pid"
   # shellcheck disable=SC2016 # the variable names envsubst may replace, written literally
   SERVICE_UPSTREAM="127.0.0.1:${service_port}" PROXY_LISTEN="127.0.0.1:${proxy_port}" \

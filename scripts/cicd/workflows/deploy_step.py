@@ -60,9 +60,19 @@ def run_argv(inputs: DeployInputs) -> list[str]:
         return [*argv, "--reason", inputs.reason or "rollback dispatched from GitHub Actions"]
     argv = ["cicd", "deploy", "--env", inputs.environment, "--version", inputs.version]
     argv += ["--config-dir", inputs.config_dir]
-    if inputs.artifact:
+    if inputs.artifact and runtime_kind(inputs) == "docker":
         argv += ["--artifact", inputs.artifact]
+    if inputs.reason:
+        argv += ["--reason", inputs.reason]
     return argv
+
+
+def runtime_kind(inputs: DeployInputs) -> str:
+    """"docker" ships the image; "process" ships the checked-out service of the same commit."""
+    from cicd.config import load_environment
+
+    environment = load_environment(Path(inputs.config_dir), inputs.environment)
+    return str(environment.deploy.runtime.kind) if environment.deploy else "process"
 
 
 def status_argv(inputs: DeployInputs) -> list[str]:
@@ -121,8 +131,11 @@ def step_before(inputs: DeployInputs) -> int:
 
 def step_open(inputs: DeployInputs, ref: str) -> int:
     """Open a GitHub deployment (so the Environments page shows it); a failure here only warns."""
-    argv = ["cicd", "github", "deployment", "create", "--env", inputs.environment, "--ref", ref]
-    argv += ["--description", f"{inputs.operation} {inputs.version or '(previous)'}"]
+    version = inputs.version or "previous"
+    argv = ["cicd", "github", "deployment", "start", "--env", inputs.environment, "--version", version]
+    argv += ["--ref", ref, "--description", f"{inputs.operation} {version}"[:140]]
+    if inputs.digest:
+        argv += ["--digest", inputs.digest]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         gha.annotate("warning", f"could not open a GitHub deployment: {done.stderr.strip()[:300]}")
@@ -168,8 +181,8 @@ def _report_status(deployment_id: str, outcome: str, url: str, log_url: str) -> 
     if not deployment_id:
         return
     state = {"success": "success", "failure": "failure"}.get(outcome, "error")
-    argv = ["cicd", "github", "deployment", "status", "--id", deployment_id, "--state", state]
-    for flag, value in (("--environment-url", url), ("--log-url", log_url)):
+    argv = ["cicd", "github", "deployment", "finish", "--id", deployment_id, "--state", state]
+    for flag, value in (("--url", url), ("--log-url", log_url)):
         argv += [flag, value] if value else []
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:

