@@ -35,6 +35,7 @@ MARKER = re.compile(
     re.MULTILINE,
 )
 GENERATION_PATH = "/__cicd/generation"
+PREVIEW_MARKER = re.compile(r"^# cicd-preview-listen: (?P<listen>\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class NginxTrafficRouter:
         return f"""# Managed by cicd for environment {self.environment}: rendered whole, tested with nginx -t,
 # swapped by one rename and a graceful reload. Edits by hand are overwritten by the next switch.
 {marker_line(traffic)}
+# cicd-preview-listen: {self.settings.preview_listen}
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
@@ -195,7 +197,11 @@ http {{
         return bool(raw and raw.strip().isdigit() and process_alive(host, int(raw.strip())))
 
     def served_generation(self, host: Host) -> str | None:
-        body = fetch(host, f"http://{self.settings.preview_listen}{GENERATION_PATH}", timeout=1.0)
+        # Ask where the config on disk says the preview listener is: settings may have changed since.
+        raw = host.get(self.conf_path(host))
+        match = PREVIEW_MARKER.search(raw.decode(errors="replace")) if raw else None
+        listen = match["listen"] if match else self.settings.preview_listen
+        body = fetch(host, f"http://{listen}{GENERATION_PATH}", timeout=1.0)
         return body.strip() if body is not None else None
 
     # -- changing the target -------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Blue-green on real nginx and real processes: the happy path, zero failed requests under load,
+status, warm and cold rollback, the faults that must leave the live version serving."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from deploy_harness import get, last_line, live_version
+from load import Load
+
+pytestmark = pytest.mark.integration
+
+
+def test_deploy_under_load_drops_nothing_and_status_reads_the_target(project):
+    project.add_env("staging")
+    first = project.deploy("staging", "1.0.0")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert live_version(project, "staging") == "1.0.0"
+
+    load = Load(project.url("staging", "/api/quote?sku=widget&quantity=2"), workers=3, seconds=20).start()
+    time.sleep(0.3)
+    second = project.deploy("staging", "1.1.0", "--reason", "second version")
+    result = load.stop().summary()
+    assert second.returncode == 0, second.stdout + second.stderr
+    for phase in ("health", "smoke", "baseline", "switch", "warm", "verify", "known_good"):
+        assert f" {phase} " in second.stdout
+    assert result["failed"] == 0, result
+    assert set(result["versions"]) == {"1.0.0", "1.1.0"}
+
+    state = project.status("staging")
+    assert state["current_version"] == "1.1.0"
+    assert state["previous_version"] == "1.0.0"
+    assert state["live_color"] == "green" and state["warm_color"] == "blue"
+    assert state["health"] == "healthy" and state["locked"] is False
+    assert state["deployed_by"]
+
+    again = project.deploy("staging", "1.1.0")
+    assert again.returncode == 0 and "already live" in again.stdout
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(project):
+    project.add_env("staging")
+    result = project.deploy("staging", "1.0.0", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "switch all traffic to blue" in result.stdout and "health gate" in result.stdout
+    assert not (project.root / ".cicd").exists()
+
+
+def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(project):
+    project.add_env("staging")
+    for version in ("1.0.0", "1.1.0"):
+        assert project.deploy("staging", version).returncode == 0
+
+    started = time.monotonic()
+    warm = project.cicd("rollback", "--env", "staging", "--reason", "bad numbers")
+    elapsed = time.monotonic() - started
+    assert warm.returncode == 0, warm.stderr
+    assert live_version(project, "staging") == "1.0.0"
+    assert elapsed < 2.0 and "warm" in warm.stdout
+    assert " start " not in warm.stdout  # nothing restarted
+
+    # 1.1.0 is warm now; ask for 1.0.0's predecessor... there is none: 1.2.0 then cold back to 1.1.0
+    assert project.deploy("staging", "1.2.0").returncode == 0  # green 1.2.0 live, blue 1.0.0 warm
+    cold = project.cicd("rollback", "--env", "staging", "--to", "1.1.0")
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    assert " health " in cold.stdout and " smoke " in cold.stdout
+    assert live_version(project, "staging") == "1.1.0"
+
+    missing = project.cicd("rollback", "--env", "staging", "--to", "0.9.0")
+    assert missing.returncode == 1
+    assert "0.9.0 is not retained" in last_line(missing)
+    assert live_version(project, "staging") == "1.1.0"
+
+
+def test_rollback_with_nothing_to_roll_back_to(project):
+    project.add_env("staging")
+    nothing = project.cicd("rollback", "--env", "staging")
+    assert nothing.returncode == 1
+    assert last_line(nothing).startswith("error: nothing to roll back to")
+
+
+def test_failed_health_gate_never_switches_and_shows_the_logs(project):
+    project.add_env("staging")
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    broken = project.artifact("crashes")
+    (broken / "sample_service" / "app.py").write_text("raise SystemExit('config file /etc/app.toml missing')\n")
+    result = project.deploy("staging", "2.0.0", "--artifact", str(broken))
+    assert result.returncode == 1
+    assert "health gate" in last_line(result) and "1.0.0 keeps serving" in last_line(result)
+    assert "config file /etc/app.toml missing" in result.stdout  # the slot's last log lines
+    assert live_version(project, "staging") == "1.0.0"
+    assert project.status("staging")["warm_color"] is None  # the failed slot is gone
+
+
+def test_failed_smoke_test_never_switches(project):
+    project.add_env("staging")
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    broken = project.artifact("no-quotes", patch="self._send_json(500, {'error': 'boom'})\nreturn")
+    result = project.deploy("staging", "2.0.0", "--artifact", str(broken))
+    assert result.returncode == 1
+    assert "smoke check(s) failed" in last_line(result) and "quote" in last_line(result)
+    assert live_version(project, "staging") == "1.0.0"
+    state = project.status("staging")
+    assert state["current_version"] == "1.0.0" and state["warm_color"] is None
+
+
+def test_port_in_use_is_one_line_and_live_keeps_serving(project):
+    env = project.add_env("staging")
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", env["deploy"]["colors"]["green"]["port"]))
+    squatter.listen()
+    try:
+        result = project.deploy("staging", "1.1.0")
+    finally:
+        squatter.close()
+    assert result.returncode == 1
+    assert "already in use by another process" in last_line(result)
+    assert live_version(project, "staging") == "1.0.0"
+
+
+def test_nginx_config_failing_nginx_t_never_goes_live(project):
+    env = project.add_env("staging")
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    env["deploy"]["router"]["listen"] = "no-such-host.invalid:18999"
+    project.write_env(env)
+    result = project.deploy("staging", "1.1.0")
+    assert result.returncode == 1
+    line = last_line(result)
+    assert "failed `nginx -t`" in line and "traffic unchanged" in line and "no-such-host.invalid" in line
+    assert live_version(project, "staging") == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["deploy", "--env", "nope", "--version", "1.0.0"], "no environment 'nope'"),
+        (["deploy", "--env", "staging", "--version", "1.0;rm -rf /"], "invalid version"),
+        (["deploy", "--env", "staging", "--version", "1.0.0", "--reason", "x$(id)"], "invalid reason"),
+        (["rollback", "--env", "staging", "--to", "`id`"], "invalid version"),
+    ],
+)
+def test_bad_input_is_one_line(project, args, expected):
+    project.add_env("staging")
+    result = project.cicd(*args)
+    assert result.returncode in (1, 2)
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_live_color_is_read_back_from_the_target_not_assumed(project):
+    project.add_env("staging")
+    for version in ("1.0.0", "1.1.0"):
+        assert project.deploy("staging", version).returncode == 0
+    conf = next(project.root.glob(".cicd/nginx/staging/nginx.conf")).read_text()
+    assert "# cicd-traffic: blue=0 green=100 preview=blue" in conf
+    status, _ = get(project.url("staging"))
+    assert status == 200
