@@ -102,6 +102,8 @@ class Verification(_Strict):
     min_samples: int = Field(10, ge=1)
     # a baseline p95 below this counts as this, so 1 ms -> 3 ms is not a 2x regression
     latency_floor_ms: float = Field(5.0, ge=0)
+    # a threshold breached at this many checks in a row: Failed (one noisy interval is not enough)
+    breach_intervals: int = Field(2, ge=1)
     # active probes failing this many times in a row: Failed
     max_probe_failures: int = Field(3, ge=1)
     # the access log unreadable this many times in a row: Error (a broken metrics source, not the app)
