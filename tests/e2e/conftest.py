@@ -229,3 +229,76 @@ def push_event(repo: Path, ref: str = "refs/heads/main") -> dict:
         "head_commit": {"id": sha, "message": git(repo, "log", "-1", "--format=%s")},
         "repository": {"full_name": "acme/sample", "name": "sample", "owner": {"login": "acme"}},
     }
+
+
+def write_environment(repo: Path, state_dir: Path, name: str = "staging") -> str:
+    """A local environment for the copied repository: the sample service as processes in two colors
+    behind a private nginx on free loopback ports, all state under `state_dir`. Smoke tests check
+    /version before the switch; verification watches /api/quote after it. Returns the live URL."""
+    listen, preview, blue, green = (free_port() for _ in range(4))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    text = f"""name: {name}
+type: staging
+url: http://127.0.0.1:{listen}
+lock_environment: true
+secrets: []
+deploy:
+  strategy: blue_green
+  runtime:
+    kind: process
+    command: [python3, -m, sample_service.app, --port, "{{port}}", --version, "{{version}}"]
+    releases_dir: {state_dir}/releases
+    run_dir: {state_dir}/run
+  colors:
+    blue: {{port: {blue}}}
+    green: {{port: {green}}}
+  router:
+    listen: 127.0.0.1:{listen}
+    preview_listen: 127.0.0.1:{preview}
+    prefix: {state_dir}/nginx
+  health: {{path: /healthz, expected_status: 200, interval_seconds: 0.2, timeout_seconds: 15}}
+  smoke:
+    - {{name: version, path: /version, expected_status: 200}}
+  verification:
+    window_seconds: 3
+    interval_seconds: 0.2
+    probe_path: "/api/quote?sku=widget&quantity=2"
+    min_samples: 5
+    max_probe_failures: 2
+  warm_seconds: 600
+  releases_to_keep: 5
+  state_path: {state_dir}/state.db
+"""
+    (repo / "config" / "environments" / f"{name}.yml").write_text(text)
+    return f"http://127.0.0.1:{listen}"
+
+
+def live_version(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/version", timeout=3) as response:
+            return json.load(response)["version"]
+    except OSError:
+        return None
+
+
+def stop_environment(repo: Path, name: str = "staging") -> None:
+    """Stop what the deploys left running (slots and nginx), through the environment's own files."""
+    subprocess.run([str(VENV_BIN / "python"), "-c", STOP_SCRIPT, str(repo / "config"), name],
+                   capture_output=True, timeout=60)
+
+
+# Reads pid files under the environment's run_dir and nginx prefix, and ends exactly those processes.
+STOP_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+from cicd.config import load_environment
+env = load_environment(Path(sys.argv[1]), sys.argv[2])
+for folder in (env.deploy.runtime.run_dir, env.deploy.router.prefix):
+    for pid_file in Path(folder).rglob("*.pid"):
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+        except (ValueError, OSError):
+            pass
+"""
