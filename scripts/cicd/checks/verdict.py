@@ -13,7 +13,9 @@ Thresholds (config/environments/*.yml `deploy.verification`):
 - `max_probe_failures` active probes failing in a row;
 - `consecutive_error_limit` unreadable access-log reads in a row (Error).
 Rates and latencies are judged only over at least `min_samples` requests, both for the last interval
-(fast detection when a version breaks later) and for the whole window so far.
+(fast detection when a version breaks later) and for the whole window so far; a threshold fails the
+version when it is breached at `breach_intervals` checks in a row (Flagger's threshold, Argo's
+failureLimit), so a single noisy interval does not.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Counters:
     last_probe_problem: str = ""
     log_errors_in_a_row: int = 0
     last_log_error: str = ""
+    breaches_in_a_row: int = 0  # intervals in a row that ended with a threshold breached
 
 
 def _error_limit(settings: Verification, baseline: Baseline | None) -> float:
@@ -89,17 +92,33 @@ def _latency_breach(
     )
 
 
-def judge_moment(
+def threshold_breach(
     *,
     interval: WindowStats,
     interval_s: float,
     cumulative: WindowStats,
     elapsed_s: float,
-    counters: Counters,
     settings: Verification,
     baseline: Baseline | None,
+) -> str | None:
+    """The first breached threshold in the last interval or the window so far, or None."""
+    error_limit = _error_limit(settings, baseline)
+    reference = baseline.latency_reference_ms(settings) if baseline else None
+    for stats, span in ((interval, interval_s), (cumulative, elapsed_s)):
+        breach = _error_breach(stats, span, settings, error_limit) or _latency_breach(
+            stats, span, settings, reference
+        )
+        if breach:
+            return breach
+    return None
+
+
+def judge_moment(
+    *, breach: str | None, counters: Counters, settings: Verification, cumulative: WindowStats
 ) -> tuple[Phase, str]:
-    """Failed/Error with the reason as soon as a threshold is breached; else Running."""
+    """Error or Failed with the reason once a limit is reached; else Running. A threshold fails the
+    version when breached `breach_intervals` intervals in a row, so one noisy interval (the switch
+    itself, a cold cache) does not roll back a good version."""
     if counters.log_errors_in_a_row >= settings.consecutive_error_limit:
         return Phase.ERROR, (
             f"metrics source broken: {counters.last_log_error} "
@@ -110,15 +129,9 @@ def judge_moment(
             f"health probe failed {counters.probe_failures_in_a_row} times in a row "
             f"(last: {counters.last_probe_problem})"
         )
-    error_limit = _error_limit(settings, baseline)
-    reference = baseline.latency_reference_ms(settings) if baseline else None
-    for stats, span in ((interval, interval_s), (cumulative, elapsed_s)):
-        breach = _error_breach(stats, span, settings, error_limit) or _latency_breach(
-            stats, span, settings, reference
-        )
-        if breach:
-            return Phase.FAILED, breach
-    return Phase.RUNNING, cumulative.describe()
+    if breach is not None and counters.breaches_in_a_row >= settings.breach_intervals:
+        return Phase.FAILED, breach
+    return Phase.RUNNING, breach or cumulative.describe()
 
 
 def judge_end(

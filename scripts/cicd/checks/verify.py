@@ -23,7 +23,7 @@ from cicd.checks.accesslog import parse_lines
 from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
 from cicd.checks.metrics import Sample, WindowStats, sample_from_probe, samples_from_records, window_stats
-from cicd.checks.verdict import Baseline, Counters, Phase, judge_end, judge_moment
+from cicd.checks.verdict import Baseline, Counters, Phase, judge_end, judge_moment, threshold_breach
 
 if TYPE_CHECKING:
     from cicd.config.deploy import HealthCheck, Verification
@@ -186,14 +186,18 @@ class VerificationRun:
         new = probe_samples + log_samples
         self.samples.extend(new)
         interval, cumulative = window_stats(new), window_stats(self.samples)
-        phase, reason = judge_moment(
+        breach = threshold_breach(
             interval=interval,
             interval_s=interval_s,
             cumulative=cumulative,
             elapsed_s=now - self._t0,
-            counters=self.counters,
             settings=self.settings,
             baseline=self.baseline,
+        )
+        streak = self.counters.breaches_in_a_row + 1 if breach else 0
+        self.counters = replace(self.counters, breaches_in_a_row=streak)
+        phase, reason = judge_moment(
+            breach=breach, counters=self.counters, settings=self.settings, cumulative=cumulative
         )
         if phase is not Phase.RUNNING:
             self.verdict = (phase, reason, time.time())

@@ -60,8 +60,16 @@ def upstream() -> Iterator:
     started: list[subprocess.Popen] = []
 
     def start(*, error_share: float = 0.0, delay_ms: float = 0.0, health_status: int = 200) -> int:
-        argv = [sys.executable, str(HERE / "upstream_server.py"), "--error-share", str(error_share),
-                "--delay-ms", str(delay_ms), "--health-status", str(health_status)]  # fmt: skip
+        argv = [
+            sys.executable,
+            str(HERE / "upstream_server.py"),
+            "--error-share",
+            str(error_share),
+            "--delay-ms",
+            str(delay_ms),
+            "--health-status",
+            str(health_status),
+        ]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         started.append(proc)
         line = proc.stdout.readline() if proc.stdout else ""
@@ -109,8 +117,9 @@ class Router:
         self.conf = prefix / "nginx.conf"
         self.access_log = prefix / "logs" / "access.log"
         self._write(ports)
-        self.proc = subprocess.Popen(["nginx", "-p", f"{prefix}/", "-c", str(self.conf)],
-                                     stderr=subprocess.PIPE)  # fmt: skip
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", f"{prefix}/", "-c", str(self.conf)], stderr=subprocess.PIPE
+        )
         self._wait_listening()
 
     @property
@@ -119,21 +128,29 @@ class Router:
 
     def _write(self, ports: list[int]) -> None:
         servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in ports)
-        self.conf.write_text(NGINX_CONF.format(prefix=self.prefix, listen=self.port, servers=servers,
-                                               log_format=log_format_directive()))  # fmt: skip
+        self.conf.write_text(
+            NGINX_CONF.format(
+                prefix=self.prefix, listen=self.port, servers=servers, log_format=log_format_directive()
+            )
+        )
 
     def _wait_listening(self) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"nginx exited: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            assert self.proc.poll() is None, (
+                f"nginx exited: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
                 return
             time.sleep(0.02)
         raise AssertionError("nginx did not listen within 10 s")
 
     def signal(self, name: str) -> None:
-        subprocess.run(["nginx", "-p", f"{self.prefix}/", "-c", str(self.conf), "-s", name], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["nginx", "-p", f"{self.prefix}/", "-c", str(self.conf), "-s", name],
+            check=True,
+            capture_output=True,
+        )
 
     def switch(self, port: int) -> None:
         """Point all traffic at `port` and wait until new connections reach it."""

@@ -33,7 +33,7 @@ def handler_for(faults: Faults, port_holder: list[int]) -> type[BaseHTTPRequestH
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _reply(self, status: int, body: str) -> None:
@@ -72,8 +72,10 @@ def main() -> int:
     parser.add_argument("--health-status", type=int, default=200)
     args = parser.parse_args()
     port_holder = [0]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(
-        Faults(args.error_share, args.delay_ms, args.health_status), port_holder))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", args.port),
+        handler_for(Faults(args.error_share, args.delay_ms, args.health_status), port_holder),
+    )
     server.daemon_threads = True
     port_holder[0] = server.server_address[1]
     print(f"listening on {port_holder[0]}", flush=True)
