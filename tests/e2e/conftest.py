@@ -168,7 +168,8 @@ class Act:
             "-W", f".github/workflows/{workflow}", "-e", str(event_file),
             "-s", f"GITHUB_TOKEN={TOKEN}", "--env", f"GITHUB_API_URL={self.api_url}",
         ]
-        for name, value in {"E2E_SUITE_DIR": str(self.repo), "E2E_ARTIFACTS_DIR": str(self.artifacts),
+        for name, value in {"E2E_SUITE_DIR": str(self.repo), "E2E_CALLER_DIR": str(self.repo),
+                            "E2E_ARTIFACTS_DIR": str(self.artifacts),
                             "E2E_REPOS_DIR": str(self.work / "repos"), **self.env}.items():
             argv += ["--env", f"{name}={value}"]
         for name, value in self.variables.items():

@@ -1,0 +1,73 @@
+"""Continuous delivery under act, against a real local staging environment (the sample service as
+processes behind nginx on loopback, deployed by `cicd deploy` from the workflows):
+
+- a push to main runs CI, then cd-staging builds the image once and deploys it through deploy.yml;
+- a second push deploys the next version blue-green;
+- a workflow_dispatch of rollback.yml restores the previous version and reports before/after;
+- a push of a version with a bug the unit tests miss passes CI, is deployed, fails verification
+  after the switch and is rolled back automatically: the run fails and the good version stays live.
+"""
+
+import pytest
+
+from .conftest import commit, git, live_version, push_event, stop_environment, write_environment
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+# A "refactor" that breaks quotes below three items: no unit test prices one or two widgets.
+BUG = ('    return Decimal("0")\n', '    return Decimal(0) / Decimal(quantity - 2)\n')
+
+
+def bump(repo, version, message, *, bug=False):
+    (repo / "examples" / "service" / "VERSION").write_text(f"{version}\n")
+    if bug:
+        pricing = repo / "examples" / "service" / "sample_service" / "pricing.py"
+        pricing.write_text(pricing.read_text().replace(*BUG))
+    sha = commit(repo, message)
+    return f"{version}-{sha[:7]}"
+
+
+def deployment_states(github_api):
+    state = github_api.state()
+    assert state["violations"] == [] and state["bugs"] == []
+    return [(s["environment"], s["state"]) for s in state["deployment_statuses"]]
+
+
+@pytest.fixture
+def staging(act, tmp_path):
+    url = write_environment(act.repo, tmp_path / "staging-state")
+    yield url
+    stop_environment(act.repo)
+
+
+def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, github_api, staging):
+    first = f"1.0.0-{commit(act.repo, 'chore: local staging environment')[:7]}"
+    run = act.run("push", "ci.yml", push_event(act.repo))
+    assert run.returncode == 0, run.output[-8000:]
+    assert live_version(staging) == first
+
+    second = bump(act.repo, "1.1.0", "feat: second release")
+    run = act.run("push", "ci.yml", push_event(act.repo))
+    assert run.returncode == 0, run.output[-8000:]
+    assert live_version(staging) == second
+    assert deployment_states(github_api)[-1] == ("staging", "success")
+
+    # (3) the on-call engineer rolls back by hand: default target is the previous version.
+    dispatch = {"inputs": {"environment": "staging", "version": "", "reason": "rollback drill"},
+                "ref": "refs/heads/main", "repository": {"full_name": "acme/sample"}}
+    run = act.run("workflow_dispatch", "rollback.yml", dispatch)
+    assert run.returncode == 0, run.output[-8000:]
+    assert live_version(staging) == first
+    assert f"| version | `{second}` | `{first}` |" in run.output
+
+    # (2) a bug the tests miss: CI passes, verification catches it after the switch, traffic goes back.
+    broken = bump(act.repo, "1.2.0", "refactor: simpler discounts", bug=True)
+    run = act.run("push", "ci.yml", push_event(act.repo))
+    assert run.returncode != 0
+    jobs = run.job_results()
+    assert jobs["CI/report                  "] == "success"
+    assert any(name.startswith("Staging/Deploy") and result == "failure" for name, result in jobs.items())
+    assert live_version(staging) == first
+    assert broken in run.output and "roll" in run.output.lower()
+    assert deployment_states(github_api)[-1] == ("staging", "failure")
+    assert git(act.repo, "log", "-1", "--format=%s") == "refactor: simpler discounts"
