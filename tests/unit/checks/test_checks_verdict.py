@@ -127,7 +127,13 @@ def test_probe_failures_and_log_errors_in_a_row():
     )
 
 
-def end(cumulative: WindowStats, *, base: Baseline | None = None, reads_ok: int = 20, counters: Counters | None = None):
+def end(
+    cumulative: WindowStats,
+    *,
+    base: Baseline | None = None,
+    reads_ok: int = 20,
+    counters: Counters | None = None,
+):
     return judge_end(
         cumulative=cumulative,
         elapsed_s=10.0,
