@@ -106,6 +106,8 @@ def _problem(doc: Document, model: type[BaseModel], path: Path_, loc: tuple, err
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _tag_problem(doc, path, kind, ctx)
     location, subject = doc.locate(path), _subject(path)
+    if loc and loc[-1] == "[key]":  # a mapping key itself is invalid, e.g. a variable name
+        location, subject = doc.locate(path, key=True), "the key"
     if kind in _EXPECTED:
         hint = _quote_hint(value) if kind == "string_type" else None
         return Problem(location, f"{subject} must be {_EXPECTED[kind]}, got {describe(value)}", hint)

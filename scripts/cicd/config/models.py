@@ -21,7 +21,9 @@ Scalar = str | int | float | bool
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML already types its scalars, so `timeout: true` or `retry: "3"` is a mistake to report,
+    # not a value to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class When(Strict):

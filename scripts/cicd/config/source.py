@@ -32,6 +32,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _resolver = Resolver()
 _constructor = SafeConstructor()
+_RESOLVED_FIRST = frozenset(key for key in Resolver.yaml_implicit_resolvers if key)
 
 
 class SourceError(Exception):
@@ -154,7 +155,7 @@ def _mark(event: Any) -> Mark:
     return (event.start_mark.line + 1, event.start_mark.column + 1)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Node:
     """A finished node: its data, where it starts, and its size and height once aliases expand."""
 
@@ -165,7 +166,7 @@ class _Node:
     text: str | None = None  # the source text of a scalar, used for mapping keys
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence on the composer's stack."""
 
@@ -199,8 +200,12 @@ class _Composer:
         self.documents = 0
 
     def run(self, text: str) -> Any:
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            self._event(event)
+        parser = yaml.CSafeLoader(text)
+        try:
+            while (event := parser.get_event()) is not None and type(event) is not yaml.StreamEndEvent:
+                self._event(event)
+        finally:
+            parser.dispose()
         return None if self.root is None else self.root.data
 
     def _fail(self, mark: Mark, message: str, hint: str | None = None) -> None:
@@ -246,7 +251,9 @@ class _Composer:
 
     def _scalar(self, event: Any) -> _Node:
         value, tag = event.value, event.tag
-        if tag is None or tag == "!":
+        if tag is None and (not event.implicit[0] or (value and value[0] not in _RESOLVED_FIRST)):
+            tag = _STR_TAG  # quoted, or plain text no implicit type (number, bool, null, ...) can start with
+        elif tag is None or tag == "!":
             tag = _STR_TAG if tag == "!" else _resolver.resolve(yaml.ScalarNode, value, event.implicit)
         node = _Node(value, _mark(event), text=value)
         if tag in (_STR_TAG, _MERGE_TAG):

@@ -301,3 +301,19 @@ def test_duplicate_yaml_key_alongside_model_problems(config):
         "pipeline.yml:14:10: error: 'trigger' must be one of manual, push, pull_request, schedule; got 'never' "
         "(trigger)",
     ]
+
+
+def test_yaml_types_are_not_coerced(config):
+    config.write("pipeline.yml", VALID.replace("command: make\n", 'command: make\n        retry: "3"\n        timeout: true\n'))
+    assert config.problems() == [
+        "pipeline.yml:8:16: error: 'retry' must be an integer, got '3' (stages[0].jobs[0].retry)",
+        "pipeline.yml:9:18: error: 'timeout' must be an integer, got true (stages[0].jobs[0].timeout)",
+    ]
+
+
+def test_invalid_variable_name_is_located_at_the_key(config):
+    config.write("pipeline.yml", VALID + "variables:\n  my-var: 1\n")
+    assert config.problems() == [
+        "pipeline.yml:14:3: error: the key is not valid: got 'my-var'; use letters, digits and '_', "
+        "not starting with a digit (variables.my-var)"
+    ]
