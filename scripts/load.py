@@ -54,7 +54,7 @@ class LoadResult:
 def _percentile(values: list[float], fraction: float) -> float | None:
     if not values:
         return None
-    return round(values[min(len(values) - 1, max(0, int(round(fraction * len(values))) - 1))], 2)
+    return round(values[min(len(values) - 1, max(0, round(fraction * len(values)) - 1))], 2)
 
 
 def one_request(url: str, timeout: float = 5.0) -> Hit:
@@ -66,8 +66,12 @@ def one_request(url: str, timeout: float = 5.0) -> Hit:
         conn.request("GET", target, headers={"Connection": "close", "User-Agent": "cicd-load/1"})
         response = conn.getresponse()
         response.read()
-        return Hit(started, (time.monotonic() - started) * 1000, response.status,
-                   response.getheader("X-Service-Version"))
+        return Hit(
+            started,
+            (time.monotonic() - started) * 1000,
+            response.status,
+            response.getheader("X-Service-Version"),
+        )
     except (OSError, http.client.HTTPException) as err:
         return Hit(started, (time.monotonic() - started) * 1000, None, None, type(err).__name__)
     finally:
@@ -77,9 +81,22 @@ def one_request(url: str, timeout: float = 5.0) -> Hit:
 class Load:
     """Background load: start(), then stop() returns the LoadResult."""
 
-    def __init__(self, url: str, *, workers: int = 4, seconds: float = 30.0, max_requests: int = 200_000,
-                 pause: float = 0.0):
-        self.url, self.workers, self.seconds, self.max_requests, self.pause = url, workers, seconds, max_requests, pause
+    def __init__(
+        self,
+        url: str,
+        *,
+        workers: int = 4,
+        seconds: float = 30.0,
+        max_requests: int = 200_000,
+        pause: float = 0.0,
+    ):
+        self.url, self.workers, self.seconds, self.max_requests, self.pause = (
+            url,
+            workers,
+            seconds,
+            max_requests,
+            pause,
+        )
         self.result = LoadResult()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -97,8 +114,9 @@ class Load:
 
     def start(self) -> Load:
         deadline = time.monotonic() + self.seconds
-        self._threads = [threading.Thread(target=self._worker, args=(deadline,), daemon=True)
-                         for _ in range(self.workers)]
+        self._threads = [
+            threading.Thread(target=self._worker, args=(deadline,), daemon=True) for _ in range(self.workers)
+        ]
         for thread in self._threads:
             thread.start()
         return self
@@ -127,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     host = urlsplit(args.url).hostname or ""
     if not (host == "localhost" or host.startswith("127.") or host == "::1"):
         parser.error("load goes to loopback targets only")
-    load = Load(args.url, workers=args.workers, seconds=args.seconds, max_requests=args.max_requests,
-                pause=args.pause).start()
+    load = Load(
+        args.url, workers=args.workers, seconds=args.seconds, max_requests=args.max_requests, pause=args.pause
+    ).start()
     if args.until_file:
         import os
 

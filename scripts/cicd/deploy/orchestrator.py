@@ -120,6 +120,13 @@ def converge(target: Target, out: Reporter) -> None:
             out.phase("warn", "converge", f"{host.name}: traffic was {was}; now all to {stable}")
     for host in target.hosts:
         warm = target.read_warm(host)
+        traffic = target.router.read(host)
+        if warm is None and traffic is not None and traffic.weight(traffic.live_color) > 0:
+            idle = target.slot(other_color(traffic.live_color))
+            status = target.runtime.status(host, idle)
+            if status.running:  # left by an interrupted run: it gets a warm window, then goes
+                target.write_warm(host, idle.color, status.version, target.settings.warm_seconds)
+                continue
         if warm and warm.get("until", 0) < time.time():
             target.runtime.stop(host, target.slot(warm["color"]))
             target.clear_warm(host)

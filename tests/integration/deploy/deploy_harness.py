@@ -39,7 +39,15 @@ def environment(name: str, ports: list[int], **deploy_overrides) -> dict:
         "strategy": "blue_green",
         "runtime": {
             "kind": "process",
-            "command": [sys.executable, "-m", "sample_service.app", "--port", "{port}", "--version", "{version}"],
+            "command": [
+                sys.executable,
+                "-m",
+                "sample_service.app",
+                "--port",
+                "{port}",
+                "--version",
+                "{version}",
+            ],
             "default_artifact": str(SERVICE),
             "stop_grace_seconds": 3,
         },
@@ -83,16 +91,26 @@ class Project:
     def url(self, name: str, path: str = "/version") -> str:
         return self.envs[name]["url"] + path
 
-    def cicd(self, *args: str, timeout: float = 60, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    def cicd(
+        self, *args: str, timeout: float = 60, extra_env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "cicd", *args, "--config-dir", str(self.config_dir)],
-            cwd=self.root, capture_output=True, text=True, timeout=timeout, env=self.env(extra_env),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(extra_env),
         )
 
     def popen(self, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "cicd", *args, "--config-dir", str(self.config_dir)],
-            cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(extra_env),
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(extra_env),
         )
 
     @staticmethod
@@ -111,7 +129,9 @@ class Project:
     def artifact(self, name: str, patch: str | None = None) -> Path:
         """A copy of the sample service; `patch` is Python inserted at the top of the quote handler."""
         target = self.root / "artifacts" / name
-        shutil.copytree(SERVICE, target, ignore=shutil.ignore_patterns("__pycache__", "tests", ".pytest_cache"))
+        shutil.copytree(
+            SERVICE, target, ignore=shutil.ignore_patterns("__pycache__", "tests", ".pytest_cache")
+        )
         if patch is not None:
             app = target / "sample_service" / "app.py"
             marker = "    def _quote(self, query: dict[str, list[str]]) -> None:\n"
@@ -123,7 +143,9 @@ class Project:
 
     def shut_down(self) -> None:
         """Stop the nginx instances and slot processes of this project, by their pid files only."""
-        for pid_file in list(self.root.glob(".cicd/nginx/*/nginx.pid")) + list(self.root.glob(".cicd/run/*/*.pid")):
+        for pid_file in list(self.root.glob(".cicd/nginx/*/nginx.pid")) + list(
+            self.root.glob(".cicd/run/*/*.pid")
+        ):
             try:
                 pid = int(pid_file.read_text().strip())
                 os.killpg(pid, 9) if pid_file.name != "nginx.pid" else os.kill(pid, 15)

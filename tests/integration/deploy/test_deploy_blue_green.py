@@ -8,6 +8,7 @@ import time
 
 import pytest
 from deploy_harness import get, last_line, live_version
+
 from load import Load
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,9 @@ def test_failed_health_gate_never_switches_and_shows_the_logs(project):
     project.add_env("staging")
     assert project.deploy("staging", "1.0.0").returncode == 0
     broken = project.artifact("crashes")
-    (broken / "sample_service" / "app.py").write_text("raise SystemExit('config file /etc/app.toml missing')\n")
+    (broken / "sample_service" / "app.py").write_text(
+        "raise SystemExit('config file /etc/app.toml missing')\n"
+    )
     result = project.deploy("staging", "2.0.0", "--artifact", str(broken))
     assert result.returncode == 1
     assert "health gate" in last_line(result) and "1.0.0 keeps serving" in last_line(result)

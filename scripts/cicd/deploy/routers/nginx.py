@@ -35,6 +35,8 @@ MARKER = re.compile(
     re.MULTILINE,
 )
 GENERATION_PATH = "/__cicd/generation"
+# How long a switch waits for the old workers to finish their in-flight requests and exit.
+OLD_WORKERS_GRACE = 5.0
 PREVIEW_MARKER = re.compile(r"^# cicd-preview-listen: (?P<listen>\S+)$", re.MULTILINE)
 
 
@@ -193,8 +195,7 @@ http {{
         return parse_traffic(raw.decode(errors="replace")) if raw else None
 
     def is_running(self, host: Host) -> bool:
-        raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
-        return bool(raw and raw.strip().isdigit() and process_alive(host, int(raw.strip())))
+        return self._master_pid(host) is not None
 
     def served_generation(self, host: Host) -> str | None:
         # Ask where the config on disk says the preview listener is: settings may have changed since.
@@ -228,6 +229,7 @@ http {{
         """Load the config file into nginx (start it when down) and wait until new workers serve it."""
         current = self.read(host)
         conf = self.conf_path(host)
+        old_workers = self._workers(host)
         try:
             if self.is_running(host):
                 host.run(self._nginx(host, conf, "-s", "reload"), timeout=20)
@@ -237,6 +239,23 @@ http {{
             raise DeploymentError(f"nginx on {host.name} did not take the new config: {err}") from err
         if current is not None:
             self.wait_for_generation(host, current.generation)
+        # Old workers keep accepting on the shared listen socket until they process the shutdown
+        # signal; the switch is done only when none of them can take a new request.
+        deadline = time.monotonic() + OLD_WORKERS_GRACE
+        while any(process_alive(host, pid) for pid in old_workers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _master_pid(self, host: Host) -> int | None:
+        raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
+        pid = int(raw.strip()) if raw and raw.strip().isdigit() else None
+        return pid if pid is not None and process_alive(host, pid) else None
+
+    def _workers(self, host: Host) -> list[int]:
+        master = self._master_pid(host)
+        if master is None:
+            return []
+        result = host.run(["pgrep", "-P", str(master)], check=False, timeout=10)
+        return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
 
     def wait_for_generation(self, host: Host, generation: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,80 @@
+"""Locks and crashes: a second deploy to a locked environment fails at once naming the holder while
+another environment deploys in parallel; SIGKILL of `cicd deploy` at any phase leaves exactly one
+healthy version live, and running the same deploy again converges."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from deploy_harness import get, last_line, live_version
+
+pytestmark = pytest.mark.integration
+
+
+def _wait_for_line(proc, needle: str, timeout: float = 20.0) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"never saw {needle!r}; output so far: {''.join(seen)}")
+
+
+def test_concurrent_deploys_to_one_environment_and_parallel_environments(project):
+    project.add_env("staging", hooks={"pre_deploy": [["sleep", "2"]]})
+    project.add_env("production")
+    holder = project.popen("deploy", "--env", "staging", "--version", "1.0.0", "--reason", "first")
+    _wait_for_line(holder, "deploy 1.0.0 to staging")  # the lock is held from here on
+
+    started = time.monotonic()
+    second = project.deploy("staging", "1.0.1")
+    assert time.monotonic() - started < 5, "the second deploy fails at once, it does not wait"
+    assert second.returncode == 1
+    line = last_line(second)
+    assert "staging" in line and ("locked" in line or "lock" in line)
+    assert "deploy 1.0.0" in line or "first" in line  # names the holder's run
+
+    other = project.deploy("production", "2.0.0")  # independent environment: proceeds in parallel
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert holder.wait(timeout=30) == 0
+    assert live_version(project, "staging") == "1.0.0"
+    assert live_version(project, "production") == "2.0.0"
+
+    waiting = project.deploy("staging", "1.0.1", "--wait")  # the lock is free again
+    assert waiting.returncode == 0, waiting.stderr
+
+
+PHASES = ["prepare", "start", "health", "smoke", "baseline", "switch", "warm", "verify", "known_good"]
+
+
+def test_sigkill_at_every_phase_then_rerun_converges(project):
+    project.add_env("staging", verification={"window_seconds": 0.5})
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    live = "1.0.0"
+    for number, phase in enumerate(PHASES, start=1):
+        version = f"2.{number}.0"
+        proc = project.popen(
+            "deploy", "--env", "staging", "--version", version, extra_env={"CICD_TEST_PAUSE_AT": phase}
+        )
+        seen = _wait_for_line(proc, f"paused before {phase}")
+        proc.kill()  # SIGKILL: no cleanup, no lock release
+        proc.wait()
+
+        status, body = get(project.url("staging"))
+        assert status == 200, f"nothing healthy live after a kill before {phase}: {body}"
+        served = live_version(project, "staging")
+        assert served in (live, version), served
+        if phase in ("warm", "verify", "known_good"):
+            assert served == version, "".join(seen)  # killed after the switch: the new version serves
+
+        rerun = project.deploy("staging", version, "--wait", timeout=60)
+        assert rerun.returncode == 0, f"re-run after a kill before {phase}:\n{rerun.stdout}{rerun.stderr}"
+        assert live_version(project, "staging") == version
+        state = project.status("staging")
+        assert state["health"] == "healthy" and state["current_version"] == version
+        live = version
