@@ -108,7 +108,9 @@ class GitHubApiStandIn:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="github-api").start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True, name="github-api"
+        ).start()
         return self
 
     def stop(self) -> None:
