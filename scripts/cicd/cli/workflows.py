@@ -32,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--results-dir", type=Path, required=True)
     report.add_argument("--codecov", type=Path, default=Path("codecov.yml"))
     report.add_argument("--needs-json", default="", help="toJSON(needs) of the reporting job")
-    report.add_argument("--source-root", default="", help="unused, kept for callers' clarity")
     report.add_argument("--body-file", type=Path, help="also write the Markdown here (PR comment)")
     report.set_defaults(handler=handle_report)
 
