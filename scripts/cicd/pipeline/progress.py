@@ -1,0 +1,163 @@
+"""Live output of a run: plain `[job] line` lines, `::group::` blocks inside GitHub Actions, or a rich
+progress display in a terminal. Every display is called from several threads and holds its own lock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from cicd.config.context import JobSpec
+from cicd.pipeline.result import StepResult
+
+FAILED_LOG_TAIL_LINES = 40
+
+
+class Display(Protocol):
+    def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None: ...
+    def job_line(self, job: JobSpec, line: str) -> None: ...
+    def job_finished(self, step: StepResult, log_path: Path) -> None: ...
+    def close(self) -> None: ...
+
+
+def describe(step: StepResult) -> str:
+    if step.status == "skipped":
+        return f"skipped: {step.reason}"
+    text = f"{step.status} in {step.duration_seconds:.1f}s"
+    if step.attempts > 1:
+        text += f" after {step.attempts} attempts"
+    return f"{text}: {step.reason}" if step.reason and step.status != "success" else text
+
+
+class PlainDisplay:
+    """Each output line as it comes, prefixed with its job; whole lines only, never interleaved."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self._out = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            self._out.write(text + "\n")
+            self._out.flush()
+
+    def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None:
+        retry = f" (attempt {attempt} of {attempts})" if attempt > 1 else ""
+        self._print(f"[{job.name}] started{retry}")
+
+    def job_line(self, job: JobSpec, line: str) -> None:
+        self._print(f"[{job.name}] {line}")
+
+    def job_finished(self, step: StepResult, log_path: Path) -> None:
+        self._print(f"[{step.name}] {describe(step)}")
+
+    def close(self) -> None:
+        pass
+
+
+class GroupDisplay:
+    """Inside Actions: one collapsible group per job, printed whole when the job ends, so the output of
+    parallel jobs never mixes inside a group. The job's log file is complete at that point."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self._out = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None:
+        pass
+
+    def job_line(self, job: JobSpec, line: str) -> None:
+        pass
+
+    def job_finished(self, step: StepResult, log_path: Path) -> None:
+        with self._lock:
+            self._out.write(f"::group::{step.name} ({describe(step)})\n")
+            self._out.flush()
+            if log_path.is_file():
+                with log_path.open(encoding="utf-8", errors="replace") as log:
+                    shutil.copyfileobj(log, self._out)
+            self._out.write("::endgroup::\n")
+            if step.blocks_pipeline:
+                self._out.write(f"::error title=job {step.name}::{step.name} {describe(step)}\n")
+            self._out.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class RichDisplay:
+    """A terminal display: one row per started job with its state and last output line; the log tail of
+    a failed job is printed above it."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._console = Console()
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[str | float]] = {}  # job -> [state, start time, last line]
+        self._live = Live(console=self._console, get_renderable=self._render, refresh_per_second=8)
+        self._live.start()
+
+    def _render(self):
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        with self._lock:
+            rows = list(self._rows.items())
+        for name, (state, started, last) in rows:
+            elapsed = f"{time.monotonic() - float(started):.1f}s" if state == "running" else ""
+            table.add_row(_STYLE.get(str(state), str(state)), name, elapsed, f"[dim]{last}[/dim]")
+        return table
+
+    def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None:
+        with self._lock:
+            self._rows[job.name] = [
+                "running",
+                time.monotonic(),
+                f"attempt {attempt} of {attempts}" if attempt > 1 else "",
+            ]
+
+    def job_line(self, job: JobSpec, line: str) -> None:
+        from rich.markup import escape
+
+        with self._lock:
+            if job.name in self._rows:
+                self._rows[job.name][2] = escape(line[:120])
+
+    def job_finished(self, step: StepResult, log_path: Path) -> None:
+        from rich.markup import escape
+
+        with self._lock:
+            self._rows[step.name] = [step.status, 0.0, escape(describe(step))]
+        if step.status in ("failed", "timed_out") and log_path.is_file():
+            lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+            tail = "\n".join(lines[-FAILED_LOG_TAIL_LINES:])
+            self._live.console.print(f"[bold red]── {escape(step.name)}: {escape(describe(step))}[/]")
+            self._live.console.print(escape(tail), highlight=False)
+
+    def close(self) -> None:
+        self._live.stop()
+
+
+_STYLE = {
+    "running": "[yellow]running[/]",
+    "success": "[green]success[/]",
+    "failed": "[red]failed[/]",
+    "timed_out": "[red]timed_out[/]",
+    "cancelled": "[magenta]cancelled[/]",
+    "skipped": "[dim]skipped[/]",
+}
+
+
+def choose_display(in_actions: bool, stream: TextIO | None = None) -> Display:
+    out = stream or sys.stdout
+    if in_actions:
+        return GroupDisplay(out)
+    if out.isatty():
+        return RichDisplay()
+    return PlainDisplay(out)
