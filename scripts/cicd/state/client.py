@@ -1,9 +1,10 @@
 """StateStore: the client of one environment's state store, the same API for local and remote targets.
 
-Each call becomes one request to cicd/state/store.py: in process for a local target (host None or a
-LocalHost), or on the target's primary host as `python3 - DB_PATH` through `Host.run`, with the store's
-source and the request on stdin and the answer as one JSON line on stdout. Every string in a request is
-passed through cicd.secrets.redact first, so no secret value reaches the history or the ledger.
+Each call becomes one request to the store package (cicd/state/store/): in process for a local target
+(host None or a LocalHost), or on the target's primary host as `python3 - DB_PATH` through `Host.run`,
+with the store's sources and the request on stdin and the answer as one JSON line on stdout. Every
+string in a request is passed through cicd.secrets.redact first, so no secret value reaches the history
+or the ledger.
 """
 
 from __future__ import annotations
@@ -41,15 +42,37 @@ class LockLostError(ConcurrencyError):
         self.holder = holder
 
 
+# Runs on the remote host: loads the store's modules from their sources (string literals, never
+# pasted code) under a private package name, then answers the request given as a string literal.
+_LOADER = """\
+import sys, types
+PACKAGE = "cicd_state_store"
+SOURCES = {sources!r}
+package = types.ModuleType(PACKAGE)
+package.__path__ = []
+package.__package__ = PACKAGE
+sys.modules[PACKAGE] = package
+for name in {order!r}:
+    module = types.ModuleType(PACKAGE + "." + name)
+    module.__package__ = PACKAGE
+    sys.modules[module.__name__] = module
+    setattr(package, name, module)
+    exec(compile(SOURCES[name], "cicd/state/store/" + name + ".py", "exec"), module.__dict__)
+exec(compile(SOURCES["__init__"], "cicd/state/store/__init__.py", "exec"), package.__dict__)
+raise SystemExit(package.serve(sys.argv[1:], {request!r}))
+"""
+
+
 @cache
-def store_source() -> str:
-    return Path(store.__file__).read_text(encoding="utf-8")
+def store_sources() -> dict[str, str]:
+    folder = Path(store.__file__).parent
+    names = (*store.MODULES, "__init__")
+    return {name: (folder / f"{name}.py").read_text(encoding="utf-8") for name in names}
 
 
 def remote_program(request: dict) -> str:
-    """store.py's source plus one line that serves the request (a Python string literal, never code)."""
-    payload = json.dumps(request)
-    return store_source() + f"\nraise SystemExit(serve(sys.argv[1:], {payload!r}))\n"
+    """The program `python3 -` runs on the host: the store package and one request, all as literals."""
+    return _LOADER.format(sources=store_sources(), order=store.MODULES, request=json.dumps(request))
 
 
 def parse_answer(stdout: str) -> dict | None:
@@ -83,7 +106,7 @@ def _is_local(host: Any) -> bool:
 
 
 class Transport:
-    """Carries requests to store.py: in process, or as `python3 - DB_PATH` through a Host."""
+    """Carries requests to the store: in process, or as `python3 - DB_PATH` through a Host."""
 
     def __init__(
         self,
@@ -120,7 +143,7 @@ class Transport:
     def _remote(self, request: dict) -> dict:
         # -I: isolated from the host's PYTHON* variables and user site-packages; stdlib only is needed.
         result = self.host.run(
-            [self.python, "-I", "-", self.path],
+            [self.python, "-I", "-S", "-", self.path],
             input=remote_program(request),
             timeout=REMOTE_TIMEOUT_SECONDS,
             check=False,

@@ -1,0 +1,141 @@
+"""The SQLite file: schema, connection settings, transactions and the failures sent back to clients.
+
+Every write runs in `BEGIN IMMEDIATE` on a WAL database with a busy timeout, so runners racing for
+the lock are serialised by SQLite itself. Times are taken here, on the host of the file, so every
+runner judges lock staleness by the same clock. Values reach SQL only as parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS lock (
+        id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, actor TEXT NOT NULL,
+        host TEXT, pid INTEGER, run_id TEXT, reason TEXT NOT NULL, purpose TEXT NOT NULL,
+        acquired_at REAL NOT NULL, heartbeat_at REAL NOT NULL, ttl_seconds REAL)""",
+    """CREATE TABLE IF NOT EXISTS deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, version TEXT NOT NULL,
+        previous_version TEXT, artifact TEXT, digest TEXT, strategy TEXT, actor TEXT NOT NULL,
+        run_id TEXT, reason TEXT, status TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL,
+        phases TEXT NOT NULL DEFAULT '[]', error TEXT)""",
+    """CREATE TABLE IF NOT EXISTS current (
+        id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, previous_version TEXT,
+        color TEXT, digest TEXT, artifact TEXT, deployed_at REAL NOT NULL, deployed_by TEXT NOT NULL,
+        run_id TEXT, deployment_id INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS releases (
+        version TEXT PRIMARY KEY, artifact TEXT, digest TEXT, recorded_at REAL NOT NULL,
+        last_deployed_at REAL, known_good_at REAL)""",
+    """CREATE TABLE IF NOT EXISTS ledger (
+        seq INTEGER PRIMARY KEY, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+)
+
+
+class StoreFailure(Exception):
+    """An expected failure, sent back as {"kind", "message", ...extra}."""
+
+    kind = "state"
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.extra = extra
+
+
+class LockHeld(StoreFailure):
+    kind = "locked"
+
+
+class LockLost(StoreFailure):
+    kind = "lock_lost"
+
+
+class NotOwner(StoreFailure):
+    kind = "not_owner"
+
+
+class BadRequest(StoreFailure):
+    kind = "bad_request"
+
+
+class Tx:
+    """One transaction on one environment's database: the connection, the environment, and the one
+    `now` every row written in it shares."""
+
+    def __init__(self, db: sqlite3.Connection, environment: str, now: float):
+        self.db = db
+        self.environment = environment
+        self.now = now
+
+    def execute(self, sql: str, params=()) -> sqlite3.Cursor:
+        return self.db.execute(sql, params)
+
+    def one(self, sql: str, params=()) -> sqlite3.Row | None:
+        return self.db.execute(sql, params).fetchone()
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    # timezone.utc, not datetime.UTC: the remote side may run a python3 older than 3.11
+    stamp = datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")  # noqa: UP017
+    return stamp.replace("+00:00", "Z")
+
+
+def connect(db_path: str) -> sqlite3.Connection:
+    os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
+    db = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return db
+
+
+def claim_environment(tx: Tx, *, claim: bool) -> None:
+    """A database belongs to one environment; two environments sharing a path would share a lock."""
+    row = tx.one("SELECT value FROM meta WHERE key = 'environment'")
+    if row is None:
+        if claim:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('environment', ?)", (tx.environment,))
+    elif row["value"] != tx.environment:
+        raise StoreFailure(
+            f"this state database belongs to environment {row['value']!r}, not {tx.environment!r}; "
+            "give each environment its own deploy.state_path"
+        )
+
+
+def run(db_path: str, environment: str, operation, writes: bool, args: dict):
+    """Run operation(tx, **args) in one transaction: IMMEDIATE for writes, so the read that decides
+    and the write that follows cannot interleave with another runner's."""
+    db = connect(db_path)
+    try:
+        db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+        try:
+            tx = Tx(db, environment, time.time())
+            claim_environment(tx, claim=writes)
+            result = operation(tx, **args)
+            db.execute("COMMIT")
+            return result
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.close()
