@@ -1,0 +1,167 @@
+"""The verification loop and the baseline, driven with a real HTTP server and a log file the test
+writes (the nginx-backed runs are in tests/integration/checks)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from cicd.checks import FileLogSource, Phase, VerificationRun, measure_baseline, verify
+from cicd.checks.metrics import WindowStats
+from cicd.checks.verdict import Baseline
+from cicd.config.deploy import HealthCheck, Verification
+
+UPSTREAM = "127.0.0.1:9002"
+HEALTH = HealthCheck(path="/ok", expected_status=200)
+
+
+def line(status: int, seconds: float = 0.004, upstream: str = UPSTREAM, at: float | None = None) -> str:
+    return f"{at or time.time():.3f}\t{status}\t{seconds}\t{upstream}\t{status}\t{seconds}\t/api\t-\n"
+
+
+def write(path, *lines: str) -> None:
+    with open(path, "a") as handle:
+        handle.writelines(lines)
+
+
+def test_probes_alone_judge_a_service_without_a_log(http_server):
+    reports = []
+    settings = Verification(window_seconds=1.2, interval_seconds=0.1)
+    result = verify(
+        http_server, settings, HEALTH, log=None, upstreams=None, baseline=None, on_interval=reports.append
+    )
+    assert result.phase is Phase.SUCCESSFUL, result.reason
+    assert result.cumulative.probes == result.cumulative.requests >= 10
+    assert [r.index for r in reports] == list(range(1, len(reports) + 1)) and len(reports) == result.intervals
+    assert 1.1 <= result.elapsed_s < 2.0
+    json.dumps(result.as_dict())
+
+
+def test_step_by_step_a_breach_must_repeat_before_it_fails(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text(line(200) * 5)  # before the run: ignored
+    run = VerificationRun(
+        http_server,
+        Verification(window_seconds=60),
+        HEALTH,
+        log=FileLogSource(str(log_path)),
+        upstreams={UPSTREAM},
+        baseline=None,
+    )
+    run.start()
+    write(log_path, *[line(500)] * 6, *[line(200)] * 14)  # 30 %
+    first = run.tick()
+    assert first.phase is Phase.RUNNING and first.reason.startswith("error rate 30.0 % > 5.0 %")
+    assert first.interval.requests == 20 and first.probe is not None and first.probe.status == 200
+    write(log_path, *[line(500)] * 10, *[line(200)] * 10)
+    second = run.tick()
+    assert second.phase is Phase.FAILED and run.done
+    result = run.finish()
+    assert result.phase is Phase.FAILED and result.reason.startswith(
+        "error rate 50.0 % > 5.0 % over 20 requests"
+    )
+    assert result.detected_at is not None and result.detect_after_s is not None and result.breached
+
+
+def test_a_single_bad_interval_is_forgiven(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    run = VerificationRun(
+        http_server,
+        Verification(window_seconds=60),
+        HEALTH,
+        log=FileLogSource(str(log_path)),
+        upstreams={UPSTREAM},
+        baseline=None,
+    )
+    run.start()
+    write(log_path, line(502), *[line(200)] * 9)
+    assert run.tick().phase is Phase.RUNNING
+    write(log_path, *[line(200)] * 100)
+    assert run.tick().phase is Phase.RUNNING
+    assert run.finish().phase is Phase.SUCCESSFUL
+
+
+def test_lines_for_other_upstreams_and_foreign_lines_are_ignored(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    run = VerificationRun(
+        http_server,
+        Verification(window_seconds=60, min_samples=5),
+        HEALTH,
+        log=FileLogSource(str(log_path)),
+        upstreams={UPSTREAM},
+        baseline=None,
+    )
+    run.start()
+    write(log_path, *[line(500, upstream="127.0.0.1:9001")] * 50, "garbage line\n", *[line(200)] * 5)
+    report = run.tick()
+    assert report.interval.requests == 5 and report.interval.errors == 0
+    assert run.finish().skipped_lines == 1
+
+
+def test_failing_probe_path_fails_the_version(http_server):
+    settings = Verification(window_seconds=5, interval_seconds=0.05, probe_path="/status/500")
+    result = verify(http_server, settings, HEALTH, log=None, upstreams=None, baseline=None)
+    assert (
+        result.phase is Phase.FAILED
+        and result.reason == "health probe failed 3 times in a row (last: HTTP 500)"
+    )
+    assert result.elapsed_s < 1
+
+
+def test_probe_path_4xx_is_not_a_failure(http_server):
+    settings = Verification(window_seconds=0.5, interval_seconds=0.05, probe_path="/status/404")
+    assert verify(http_server, settings, HEALTH, log=None, upstreams=None, baseline=None).ok
+
+
+def test_zero_window_skips_verification(http_server):
+    result = verify(
+        http_server, Verification(window_seconds=0), HEALTH, log=None, upstreams=None, baseline=None
+    )
+    assert result.ok and result.reason == "verification skipped (window_seconds is 0)"
+
+
+def test_baseline_from_recent_log_history_costs_no_probe(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    old = time.time() - 600
+    log_path.write_text(line(500, at=old) * 50 + line(200, seconds=0.010, upstream="127.0.0.1:9001") * 30)
+    source = FileLogSource(str(log_path))
+    baseline = measure_baseline(http_server, Verification(), HEALTH, log=source, upstreams={"127.0.0.1:9001"})
+    assert baseline.source == "access log, last 60 s"
+    assert baseline.stats.requests == 30 and baseline.stats.errors == 0 and baseline.stats.p95_ms == 10.0
+    write(log_path, line(200))
+    assert len(source.read_new()) == 1  # left positioned at the end, for verify(skip_existing=False)
+
+
+def test_baseline_falls_back_to_probes(http_server, tmp_path):
+    settings = Verification(min_samples=5)
+    quiet = measure_baseline(
+        http_server, settings, HEALTH, log=FileLogSource(str(tmp_path / "empty.log")), upstreams=None
+    )
+    assert quiet.stats.requests == 5 and quiet.stats.probes == 5
+    assert quiet.source.startswith("access log unreadable: access log") and quiet.source.endswith(
+        "5 probe(s)"
+    )
+    no_log = measure_baseline(http_server, settings, HEALTH, log=None, upstreams=None)
+    assert no_log.source == "5 probe(s)" and no_log.stats.p95_ms is not None
+
+
+def test_latency_regression_against_a_baseline(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    baseline = Baseline(WindowStats(requests=100, p50_ms=8, p95_ms=10, p99_ms=12), "test")
+    run = VerificationRun(
+        http_server,
+        Verification(window_seconds=60, breach_intervals=1),
+        HEALTH,
+        log=FileLogSource(str(log_path)),
+        upstreams={UPSTREAM},
+        baseline=baseline,
+    )
+    run.start()
+    write(log_path, *[line(200, seconds=0.050)] * 20)
+    report = run.tick()
+    assert report.phase is Phase.FAILED and report.reason.startswith(
+        "p95 latency 50.0 ms > 2x baseline 10.0 ms"
+    )
