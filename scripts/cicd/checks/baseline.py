@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from cicd.checks.accesslog import parse_lines
-from cicd.checks.http import Prober, join_url, probe
+from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
 from cicd.checks.metrics import Sample, sample_from_probe, samples_from_records, window_stats
 from cicd.checks.verdict import Baseline
@@ -68,15 +68,23 @@ def measure_baseline(
         for _ in range(missing):
             probe_results.append(prober(url, host_header=host_header or health.host_header, timeout=2.0))
             time.sleep(PROBE_PAUSE_S)
-        samples += _probe_samples(log if log_ok else None, upstreams, probe_results)
-        notes.append(f"{missing} probe(s)")
+        # Unanswered probes say nothing about the old color (nothing live yet, e.g. a first deploy);
+        # counting them as errors would excuse any error rate of the new one.
+        answered = [result for result in probe_results if result.answered]
+        samples += _probe_samples(log if log_ok else None, upstreams, answered)
+        unanswered = len(probe_results) - len(answered)
+        notes.append(f"{missing} probe(s)" + (f", {unanswered} unanswered" if unanswered else ""))
     source = " + ".join(notes) if notes else "none"
     return Baseline(window_stats(samples), source, round(time.monotonic() - started, 3))
 
 
-def _probe_samples(log: LogSource | None, upstreams: frozenset[str] | None, results: list) -> list[Sample]:
+def _probe_samples(
+    log: LogSource | None, upstreams: frozenset[str] | None, results: list[ProbeResult]
+) -> list[Sample]:
     """The probes as the log saw them (server-side latency, comparable with verification), else as
     the prober measured them."""
+    if not results:
+        return []
     if log is not None:
         time.sleep(LOG_SETTLE_S)
         try:

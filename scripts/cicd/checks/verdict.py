@@ -73,8 +73,10 @@ def _error_limit(settings: Verification, baseline: Baseline | None) -> float:
 def _error_breach(stats: WindowStats, span_s: float, settings: Verification, limit: float) -> str | None:
     if stats.requests < settings.min_samples or stats.error_rate <= limit:
         return None
+    whose = "the old color's " if limit > settings.max_error_rate else ""
     return (
-        f"error rate {stats.error_rate:.1%} > {limit:.1%} over {stats.requests} requests in {span_s:.1f} s"
+        f"error rate {stats.error_rate:.1%} > {whose}{limit:.1%} "
+        f"over {stats.requests} requests in {span_s:.1f} s"
     ).replace("%", " %")
 
 

@@ -56,7 +56,7 @@ def test_a_version_no_worse_than_the_old_one_is_not_failed_on_errors():
     assert breach(stats(100, 8), base=baseline(100, 10)) is None  # old failed 10 %, new 8 %
     assert (
         breach(stats(100, 12), base=baseline(100, 10))
-        == "error rate 12.0 % > 10.0 % over 100 requests in 0.5 s"
+        == "error rate 12.0 % > the old color's 10.0 % over 100 requests in 0.5 s"
     )
 
 

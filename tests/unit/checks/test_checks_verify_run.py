@@ -4,6 +4,7 @@ writes (the nginx-backed runs are in tests/integration/checks)."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 from cicd.checks import FileLogSource, Phase, VerificationRun, measure_baseline, verify
@@ -165,3 +166,12 @@ def test_latency_regression_against_a_baseline(http_server, tmp_path):
     assert report.phase is Phase.FAILED and report.reason.startswith(
         "p95 latency 50.0 ms > 2x baseline 10.0 ms"
     )
+
+
+def test_unanswered_baseline_probes_do_not_excuse_errors(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nothing_live = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    baseline = measure_baseline(nothing_live, Verification(min_samples=3), HEALTH, log=None, upstreams=None)
+    assert baseline.stats.requests == 0 and baseline.source == "3 probe(s), 3 unanswered"
+    assert baseline.latency_reference_ms(Verification()) is None
