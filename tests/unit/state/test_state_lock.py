@@ -75,7 +75,7 @@ def test_heartbeat_after_a_forced_release_raises_lock_lost(store: StateStore) ->
     store.force_unlock("incident: stuck deploy", actor="oncall")
     store.acquire_lock(owner("bob"), 30, "bob's deploy")
 
-    with pytest.raises(LockLostError, match="no longer holds the lock on staging.*bob"):
+    with pytest.raises(LockLostError, match=r"no longer holds the lock on staging.*bob"):
         store.heartbeat(lock)
 
 
