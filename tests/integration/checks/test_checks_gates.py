@@ -99,7 +99,7 @@ def test_gate_sends_the_host_header_through_nginx_virtual_hosts(upstream, router
 
 
 def test_smoke_runs_every_check_and_reports_every_failure(sample_service):
-    proc, url = sample_service("2.0.0")
+    _proc, url = sample_service("2.0.0")
     assert wait_healthy(url, HealthCheck(interval_seconds=0.05, timeout_seconds=10)).ok
     checks = [
         SmokeCheck(name="version", path="/version", contains='"version": "2.0.0"'),
