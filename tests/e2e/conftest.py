@@ -238,8 +238,9 @@ def write_environment(repo: Path, state_dir: Path, name: str = "staging") -> str
     /version before the switch; verification watches /api/quote after it. Returns the live URL."""
     listen, preview, blue, green = (free_port() for _ in range(4))
     state_dir.mkdir(parents=True, exist_ok=True)
+    kind = "production" if name == "production" else "staging"
     text = f"""name: {name}
-type: staging
+type: {kind}
 url: http://127.0.0.1:{listen}
 lock_environment: true
 secrets: []

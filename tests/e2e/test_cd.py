@@ -4,6 +4,7 @@ processes behind nginx on loopback, deployed by `cicd deploy` from the workflows
 - a push to main runs CI, then cd-staging builds the image once and deploys it through deploy.yml;
 - a second push deploys the next version blue-green;
 - a workflow_dispatch of rollback.yml restores the previous version and reports before/after;
+- a workflow_dispatch of cd-production.yml promotes what staging runs (its recorded digest, no build);
 - a push of a version with a bug the unit tests miss passes CI, is deployed, fails verification
   after the switch and is rolled back automatically: the run fails and the good version stays live.
 """
@@ -40,7 +41,15 @@ def staging(act, tmp_path):
     stop_environment(act.repo)
 
 
-def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, github_api, staging):
+@pytest.fixture
+def production(act, tmp_path):
+    url = write_environment(act.repo, tmp_path / "production-state", name="production")
+    yield url
+    stop_environment(act.repo, "production")
+
+
+def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, github_api, staging,
+                                                                           production):
     first = f"1.0.0-{commit(act.repo, 'chore: local staging environment')[:7]}"
     run = act.run("push", "ci.yml", push_event(act.repo))
     assert run.returncode == 0, run.output[-8000:]
@@ -59,6 +68,16 @@ def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, 
     assert run.returncode == 0, run.output[-8000:]
     assert live_version(staging) == first
     assert f"| version | `{second}` | `{first}` |" in run.output
+
+    # Promotion: production gets the version live in staging, with the digest staging recorded.
+    run = act.run("workflow_dispatch", "cd-production.yml",
+                  {"inputs": {"version": "", "reason": "weekly release"}, "ref": "refs/heads/main",
+                   "repository": {"full_name": "acme/sample"}})
+    assert run.returncode == 0, run.output[-8000:]
+    assert live_version(production) == first
+    assert "Build and push" not in run.output
+    promoted = [d for d in github_api.state()["deployments"] if d["environment"] == "production"]
+    assert [d["payload"]["version"] for d in promoted] == [first]
 
     # (2) a bug the tests miss: CI passes, verification catches it after the switch, traffic goes back.
     broken = bump(act.repo, "1.2.0", "refactor: simpler discounts", bug=True)
