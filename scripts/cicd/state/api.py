@@ -278,10 +278,18 @@ class StateStore:
 
 
 def open_state(
-    environment: str, path: str = DEFAULT_STATE_PATH, host: Any = None, *, in_process: bool | None = None
+    environment: str,
+    path: str = DEFAULT_STATE_PATH,
+    host: Any = None,
+    *,
+    in_process: bool | None = None,
+    python: str | None = None,
 ) -> StateStore:
     """The state store of `environment` at `path` ({environment} is filled in) on `host`: in process
     when host is None or a LocalHost (relative paths against its cwd), else on the host through
-    `python3 -`. in_process=False forces the out-of-process path, e.g. through a LocalHost."""
+    `python3 -` (or `python`, the interpreter to run there). in_process=False forces the
+    out-of-process path, e.g. through a LocalHost."""
     resolved = path.replace("{environment}", environment)
-    return StateStore(environment, Transport(environment, resolved, host, in_process=in_process))
+    return StateStore(
+        environment, Transport(environment, resolved, host, in_process=in_process, python=python)
+    )

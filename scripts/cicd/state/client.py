@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cicd import secrets
-from cicd.errors import ConcurrencyError, StateError
+from cicd.errors import ConcurrencyError, HostError, StateError
 from cicd.state import store
 from cicd.state.records import LockInfo
 
@@ -142,12 +142,17 @@ class Transport:
 
     def _remote(self, request: dict) -> dict:
         # -I: isolated from the host's PYTHON* variables and user site-packages; stdlib only is needed.
-        result = self.host.run(
-            [self.python, "-I", "-S", "-", self.path],
-            input=remote_program(request),
-            timeout=REMOTE_TIMEOUT_SECONDS,
-            check=False,
-        )
+        try:
+            result = self.host.run(
+                [self.python, "-I", "-S", "-", self.path],
+                input=remote_program(request),
+                timeout=REMOTE_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except HostError as err:
+            raise HostError(
+                f"cannot reach the state of {self.environment} on {self.host.name}: {err}"
+            ) from err
         answer = parse_answer(result.stdout)
         if answer is not None:
             return answer
