@@ -25,7 +25,7 @@ class StageGraph:
 
     @classmethod
     def of(cls, stages: Iterable[tuple[str, Iterable[str]]]) -> StageGraph:
-        pairs = [(name, tuple(deps)) for name, deps in stages]
+        pairs = [(name, tuple(dict.fromkeys(deps))) for name, deps in stages]
         names = {name for name, _ in pairs}
         for name, deps in pairs:
             missing = [dep for dep in deps if dep not in names]
@@ -44,19 +44,23 @@ class StageGraph:
         """Kahn's algorithm by waves: level n holds the stages whose dependencies are all in levels < n."""
         remaining = {name: len(set(self.dependencies[name])) for name in self.order}
         dependents = self.dependents()
-        placed: set[str] = set()
-        level = [name for name in self.order if remaining[name] == 0]
-        levels = []
-        while level:
-            levels.append(level)
-            placed.update(level)
-            for name in level:
-                for child in set(dependents[name]):
+        depth = {name: 0 for name in self.order if remaining[name] == 0}
+        frontier = list(depth)
+        while frontier:
+            next_frontier = []
+            for name in frontier:
+                for child in dependents[name]:
                     remaining[child] -= 1
-            level = [n for n in self.order if remaining[n] == 0 and n not in placed]
-        if sum(len(lv) for lv in levels) != len(self.order):
+                    if remaining[child] == 0:
+                        depth[child] = depth[name] + 1
+                        next_frontier.append(child)
+            frontier = next_frontier
+        if len(depth) != len(self.order):
             cycle = self.find_cycle() or []
             raise PipelineError(f"stage dependencies form a cycle: {' -> '.join(cycle)}")
+        levels: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for name in self.order:  # config order within a level keeps the output stable
+            levels[depth[name]].append(name)
         return levels
 
     def topological_order(self) -> list[str]:

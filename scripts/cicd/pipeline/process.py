@@ -97,7 +97,7 @@ def kill_group(
     while time.monotonic() < deadline:
         if leader is not None:
             leader.poll()  # reap the leader, or it would count as alive
-        if not _signal_group(pgid, 0):
+        if not _group_alive(pgid):
             return True
         time.sleep(0.02)  # only on the kill path, bounded by the grace period
     _signal_group(pgid, signal.SIGKILL)
@@ -112,6 +112,28 @@ def _signal_group(pgid: int, signum: int) -> bool:
     except PermissionError:  # the group id was reused by someone else's process: not ours to kill
         return False
     return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Any live (non-zombie) process left in the group? Killed orphans stay zombies until PID 1 reaps
+    them, and a container's PID 1 may take its time; a zombie needs no more killing."""
+    if not _signal_group(pgid, 0):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
 
 
 def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[str], None]) -> None:
