@@ -53,6 +53,10 @@ class Record:
         """The newest successful version other than `current` (the cold-rollback default)."""
         return None
 
+    def protected(self) -> set[str]:
+        """Versions pruning must keep whatever the count: live, previous, last known good."""
+        return set()
+
     def snapshot(self) -> dict[str, Any]:
         """deployed_at, deployed_by, current_version, previous_version, locked (Deployment State)."""
         return {}
@@ -130,6 +134,10 @@ class StateRecord(Record):
 
     def previous_good(self, current: str | None) -> str | None:
         return self.state.last_good(exclude=[current])
+
+    def protected(self) -> set[str]:
+        current = self.state.current()
+        return {v for v in (current.current_version, current.previous_version, self.known_good()) if v}
 
     def snapshot(self) -> dict[str, Any]:
         current = self.state.current()

@@ -245,7 +245,10 @@ class Runner:
         return f"{step.version} is the last known good release"
 
     def _prune(self, step: PruneReleases) -> str:
-        protected = {self.run.version, self.run.previous_version, self.record.known_good()}
+        protected = {self.run.version, self.run.previous_version} | self.record.protected()
+        for host in self.target.hosts:  # whatever runs in a slot (live or warm) stays too
+            for color in ("blue", "green"):
+                protected.add(self.target.runtime.status(host, self.target.slot(color)).version)
         removed: set[str] = set()
         for host in self.target.hosts:
             versions = self.target.runtime.releases(host)
@@ -256,4 +259,3 @@ class Runner:
         for version in sorted(removed):
             self.record.forget(version)
         return f"pruned {', '.join(sorted(removed))}" if removed else "nothing to prune"
-

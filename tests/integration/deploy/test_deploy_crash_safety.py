@@ -75,6 +75,7 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
         rerun = project.deploy("staging", version, "--wait", timeout=60)
         assert rerun.returncode == 0, f"re-run after a kill before {phase}:\n{rerun.stdout}{rerun.stderr}"
         assert live_version(project, "staging") == version
-        state = project.status("staging")
-        assert state["health"] == "healthy" and state["current_version"] == version
         live = version
+    state = project.status("staging")
+    assert state["health"] == "healthy" and state["current_version"] == live
+    assert state["locked"] is False

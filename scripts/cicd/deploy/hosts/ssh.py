@@ -46,9 +46,10 @@ SAFE_ADDRESS = re.compile(r"^[A-Za-z0-9_.:\[\]%-]+$")
 FAILURES: tuple[tuple[str, str, str], ...] = (
     ("REMOTE HOST IDENTIFICATION HAS CHANGED", "host key mismatch",
      "the host key changed: verify the new key out of band, then update known_hosts_file"),
+    ("host key is known for", "host key unknown",
+     "add the host's key to known_hosts_file (ssh-keyscan, verified out of band)"),
     ("Host key verification failed", "host key verification failed",
      "add the host's key to known_hosts_file (ssh-keyscan, verified out of band)"),
-    ("No ED25519 host key is known", "host key unknown", "add the host's key to known_hosts_file"),
     ("Connection refused", "connection refused", "that sshd runs there and the port is right"),
     ("Connection timed out", "timed out", "the address, the port and the firewall"),
     ("Operation timed out", "timed out", "the address, the port and the firewall"),
