@@ -33,6 +33,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
+import contextlib
+
 from load import Load, _percentile, one_request  # noqa: E402  (scripts/load.py, the demo's client)
 
 SERVICE = REPO / "examples" / "service"
@@ -137,15 +139,11 @@ class Bench:
 
     def shut_down(self) -> None:
         for pid_file in self.root.glob(".cicd/run/*/*.pid"):
-            try:
+            with contextlib.suppress(ValueError, ProcessLookupError):
                 os.killpg(int(pid_file.read_text()), 9)
-            except (ValueError, ProcessLookupError):
-                pass
         for pid_file in self.root.glob(".cicd/nginx/*/nginx.pid"):
-            try:
+            with contextlib.suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text()), 15)
-            except (ValueError, ProcessLookupError):
-                pass
 
 
 class Watcher:
@@ -177,10 +175,7 @@ class Watcher:
         for at, seen in self.seen:
             if at < after:
                 continue
-            if seen == version:
-                settled = settled or at
-            else:
-                settled = None
+            settled = settled or at if seen == version else None
         return settled
 
 
@@ -238,7 +233,7 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
     steady = window(hits, steady_start, steady_end)
     steady_p99s = [p99(window(hits, t, t + 1.0)) for t in [steady_start + i for i in range(4)]]
     swap_p99s = []
-    for version, started, ended in bg_windows:
+    for version, started, _ended in bg_windows:
         first_new = next((h.at for h in hits if h.version == version and h.at >= started), None)
         if first_new is not None:
             swap_p99s.append(p99(window(hits, first_new - 1.0, first_new + 1.0)))
@@ -275,7 +270,7 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
             bench.url + "/api/quote?sku=widget&quantity=2", workers=2, seconds=60, pause=0.005
         ).start()
         with Watcher(bench.url) as watcher:
-            version, started, ended = bench.deploy("--artifact", str(bench.broken), expect_ok=False)
+            version, started, _ended = bench.deploy("--artifact", str(bench.broken), expect_ok=False)
             time.sleep(0.3)
         load.stop()
         if bench.live_version() != good:
