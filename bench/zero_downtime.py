@@ -17,6 +17,7 @@ Medians over several repetitions. The last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -33,8 +34,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
-import contextlib
-
 from load import Load, _percentile, one_request  # noqa: E402  (scripts/load.py, the demo's client)
 
 SERVICE = REPO / "examples" / "service"
