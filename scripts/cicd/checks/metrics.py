@@ -105,3 +105,35 @@ def window_stats(samples: Iterable[Sample]) -> WindowStats:
         p95_ms=percentile(latencies, 0.95),
         p99_ms=percentile(latencies, 0.99),
     )
+
+
+class RunningStats:
+    """Cumulative figures over a long window without keeping samples: counts, plus the latencies kept
+    sorted (each add is one merge of two sorted runs, linear, not a full sort)."""
+
+    def __init__(self) -> None:
+        self.requests = self.errors = self.probes = 0
+        self._latencies: list[float] = []
+
+    def add(self, samples: Iterable[Sample]) -> None:
+        fresh = []
+        for sample in samples:
+            self.requests += 1
+            self.errors += sample.failed
+            self.probes += sample.source == "probe"
+            if sample.latency_ms is not None:
+                fresh.append(sample.latency_ms)
+        if fresh:
+            self._latencies.extend(sorted(fresh))
+            self._latencies.sort()  # timsort merges the two sorted runs
+
+    def stats(self) -> WindowStats:
+        latencies = self._latencies
+        return WindowStats(
+            requests=self.requests,
+            errors=self.errors,
+            probes=self.probes,
+            p50_ms=percentile(latencies, 0.50),
+            p95_ms=percentile(latencies, 0.95),
+            p99_ms=percentile(latencies, 0.99),
+        )

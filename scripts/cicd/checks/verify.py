@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from cicd.checks.accesslog import parse_lines
 from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
-from cicd.checks.metrics import Sample, WindowStats, sample_from_probe, samples_from_records, window_stats
+from cicd.checks.metrics import (
+    RunningStats,
+    Sample,
+    WindowStats,
+    sample_from_probe,
+    samples_from_records,
+    window_stats,
+)
 from cicd.checks.verdict import Baseline, Counters, Phase, judge_end, judge_moment, threshold_breach
 
 if TYPE_CHECKING:
@@ -122,7 +129,7 @@ class VerificationRun:
         self.probe_url = join_url(base_url, path)
         self.host_header = host_header or health.host_header
         self.skip_existing, self.prober = skip_existing, prober
-        self.samples: list[Sample] = []
+        self.totals = RunningStats()
         self.counters = Counters()
         self.history: list[IntervalReport] = []
         self.log_errors = self.log_reads_ok = self.skipped_lines = 0
@@ -184,8 +191,8 @@ class VerificationRun:
         now = time.monotonic()
         interval_s, self._last_tick = now - self._last_tick, now
         new = probe_samples + log_samples
-        self.samples.extend(new)
-        interval, cumulative = window_stats(new), window_stats(self.samples)
+        self.totals.add(new)
+        interval, cumulative = window_stats(new), self.totals.stats()
         breach = threshold_breach(
             interval=interval,
             interval_s=interval_s,
@@ -216,7 +223,7 @@ class VerificationRun:
 
     def finish(self) -> VerificationResult:
         """The result: the breach if one happened, else the end-of-window verdict."""
-        cumulative = window_stats(self.samples)
+        cumulative = self.totals.stats()
         detected_at = None
         if self.verdict is not None:
             phase, reason, detected_at = self.verdict

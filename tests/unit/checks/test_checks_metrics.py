@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from cicd.checks.accesslog import parse_line
 from cicd.checks.http import ProbeResult
-from cicd.checks.metrics import Sample, percentile, sample_from_probe, samples_from_records, window_stats
+from cicd.checks.metrics import (
+    RunningStats,
+    Sample,
+    percentile,
+    sample_from_probe,
+    samples_from_records,
+    window_stats,
+)
 
 NEW = "127.0.0.1:9002"
 OLD = "127.0.0.1:9001"
@@ -79,3 +86,20 @@ def test_window_stats():
     assert stats.describe() == "20 requests, 10.0% errors, p95 100.0 ms"
     assert stats.as_dict()["error_rate"] == 0.1
     assert window_stats([]).describe() == "no requests" and window_stats([]).error_rate == 0.0
+
+
+def test_running_stats_match_window_stats_over_the_same_samples():
+    import random
+
+    rng = random.Random(7)
+    batches = [
+        [
+            Sample(rng.random() < 0.1, rng.choice([None, rng.uniform(1, 50)]), rng.choice(["log", "probe"]))
+            for _ in range(rng.randint(0, 40))
+        ]
+        for _ in range(30)
+    ]
+    running = RunningStats()
+    for batch in batches:
+        running.add(batch)
+    assert running.stats() == window_stats(sample for batch in batches for sample in batch)
