@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LOG_FORMAT_NAME = "cicd_access"
 LOG_FORMAT = (
@@ -38,9 +38,8 @@ def log_format_directive(name: str = LOG_FORMAT_NAME) -> str:
     return f"log_format {name} '{LOG_FORMAT}';"
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One try at an upstream server within a request."""
+class Attempt(NamedTuple):
+    """One try at an upstream server within a request. (Named tuples: a busy log has many lines.)"""
 
     address: str
     status: int | None  # None: no response header arrived (refused, timed out, reset)
@@ -51,8 +50,7 @@ class Attempt:
         return self.status is None or self.status >= 500
 
 
-@dataclass(frozen=True)
-class AccessRecord:
+class AccessRecord(NamedTuple):
     """One request as nginx logged it."""
 
     time: float  # epoch seconds ($msec)
@@ -81,6 +79,8 @@ def _split_attempts(text: str) -> list[str]:
 
 def parse_attempts(addrs: str, statuses: str, times: str) -> tuple[Attempt, ...]:
     """Pair up the per-attempt lists; a missing status or time for an attempt means no response."""
+    if "," not in addrs and " : " not in addrs:  # the common case: one attempt
+        return () if addrs in ("", "-") else (Attempt(addrs, _status(statuses), _number(times)),)
     addresses = _split_attempts(addrs)
     status_items = _split_attempts(statuses)
     time_items = _split_attempts(times)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cicd.checks.accesslog import AccessRecord
 from cicd.checks.http import ProbeResult
@@ -19,8 +20,7 @@ from cicd.checks.http import ProbeResult
 CLIENT_CLOSED = 499  # nginx's code for "the client went away first": not the upstream's fault
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     failed: bool
     latency_ms: float | None
     source: str = "log"  # "log" or "probe"
