@@ -30,7 +30,9 @@ stop_previous_demo
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 cp -r config "$DEMO/config"
+# The package the pipeline run just built, else the service directory itself.
 ARTIFACT="$PWD/examples/service"
+[ -f .cicd/artifacts/sample-service.tar.gz ] && ARTIFACT="$PWD/.cicd/artifacts/sample-service.tar.gz"
 CONFIG=(--config-dir "$DEMO/config" --env staging)
 URL=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["url"])' "$DEMO/config/environments/staging.yml" 2>/dev/null \
       || echo http://127.0.0.1:18080)

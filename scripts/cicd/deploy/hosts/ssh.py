@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import os
 import re
 import shlex
@@ -158,9 +159,10 @@ class SSHHost:
             "ServerAliveInterval": "15",
             "ServerAliveCountMax": "3",
             "LogLevel": "ERROR",
-            "ControlMaster": "auto",
-            "ControlPersist": str(self.control_persist),
-            "ControlPath": os.path.join(_ControlDir.get(), "%C"),
+            # Commands are clients of the master started by _ensure_master; if it is gone they connect
+            # directly rather than become a master whose lifetime would tie up their output pipes.
+            "ControlMaster": "no",
+            "ControlPath": self.control_path(),
         }
         if self.known_hosts_file:
             options["UserKnownHostsFile"] = os.path.expanduser(self.known_hosts_file)
@@ -177,6 +179,16 @@ class SSHHost:
 
     def ssh_argv(self, command_line: str) -> list[str]:
         return [*self.ssh_options(), self.address, command_line]
+
+    def control_path(self) -> str:
+        key = f"{self.destination()}:{self.port}:{self.known_hosts_file}:{self.identity_file}"
+        return os.path.join(_ControlDir.get(), hashlib.sha256(key.encode()).hexdigest()[:20])
+
+    def master_argv(self) -> list[str]:
+        """The background master: authenticates, then forks (-f) and holds the connection (-N)."""
+        argv = self.ssh_options()
+        argv[argv.index("ControlMaster=no")] = "ControlMaster=yes"
+        return [*argv, "-o", f"ControlPersist={self.control_persist}", "-N", "-f", self.address]
 
     # -- the Host protocol ---------------------------------------------------------------------------
     def run(
@@ -225,11 +237,33 @@ class SSHHost:
         """End the master connection now (it would otherwise linger for ControlPersist seconds)."""
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run([*self.ssh_options(), "-O", "exit", self.address], capture_output=True, timeout=5)
+        _ControlDir.used.discard((*self.ssh_options(), self.address))
 
     # -- execution -----------------------------------------------------------------------------------
-    def _exec(self, command_line: str, data: bytes | None, timeout: float | None, *, what: str):
-        argv = self.ssh_argv(command_line)
+    def _fail(self, what: str, check: str) -> HostError:
+        return HostError(f"{self.where}: {what} — check {check}")
+
+    def _ensure_master(self) -> None:
+        if os.path.exists(self.control_path()):
+            return
         _ControlDir.used.add((*self.ssh_options(), self.address))
+        # stderr to a file: the forked master keeps its stdio, so a pipe would never see EOF
+        with tempfile.TemporaryFile() as errors:
+            try:
+                proc = subprocess.run(self.master_argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=errors, timeout=self.connect_timeout + 20)
+            except subprocess.TimeoutExpired as exc:
+                raise self._fail("timed out", "the address, the port and the firewall") from exc
+            except OSError as err:
+                raise self._fail(f"cannot run ssh: {err.strerror}", "openssh-client is installed") from err
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
+        if proc.returncode != 0:
+            raise self._fail(*(classify_ssh_failure(stderr) or (_tail(stderr) or "ssh failed", "sshd's log")))
+
+    def _exec(self, command_line: str, data: bytes | None, timeout: float | None, *, what: str):
+        self._ensure_master()
+        argv = self.ssh_argv(command_line)
         try:
             proc = subprocess.Popen(
                 argv,
@@ -239,16 +273,22 @@ class SSHHost:
                 start_new_session=True,
             )
         except OSError as err:
-            raise HostError(f"{self.where}: cannot run ssh: {err.strerror} — install openssh-client") from err
+            raise self._fail(f"cannot run ssh: {err.strerror}", "that openssh-client is installed") from err
         try:
             out, err = proc.communicate(input=data, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            # The master holds copies of our pipes (a mux client passes its stdio) until the remote
+            # command ends, so do not wait for EOF: kill the client, reap it, drop the pipes.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
             raise HostError(f"{self.name} ({self.where}): `{what}` timed out after {timeout:g}s") from exc
         if proc.returncode == SSH_FAILED:
             failure = classify_ssh_failure(err.decode(errors="replace"))
             if failure is not None:
-                raise HostError(f"{self.where}: {failure[0]} — check {failure[1]}")
+                raise self._fail(*failure)
         return proc.returncode, out, err
