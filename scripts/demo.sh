@@ -19,10 +19,10 @@ DEMO=.cicd/demo
 stop_previous_demo() {
   # nginx and the color slots of an earlier demo run (by their pid files only, never by name)
   for conf in "$DEMO"/.cicd/nginx/*/nginx.conf; do
-    [ -f "$conf" ] && nginx -q -p "$(dirname "$conf")/" -c "$conf" -s stop 2>/dev/null || true
+    if [ -f "$conf" ]; then nginx -q -p "$(dirname "$conf")/" -c "$conf" -s stop 2>/dev/null || true; fi
   done
   for pidfile in "$DEMO"/.cicd/run/*/*.pid; do
-    [ -f "$pidfile" ] && kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true
+    if [ -f "$pidfile" ]; then kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true; fi
   done
   sleep 0.3
 }

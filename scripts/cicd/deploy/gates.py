@@ -136,6 +136,6 @@ def verify(target: Target, color: Color, window_seconds: float, baseline: GateRe
                                  ("verify_p95_ms", live.p95_ms), ("detect_after_s", worst.detect_after_s))
                if v is not None}
     hosts = f" on {len(results)} hosts" if len(results) > 1 else ""
-    # "Successful: ..." / "Inconclusive: ..." read well; a breach is reported as "verification failed: <reason>".
+    # "Successful: ..." and "Inconclusive: ..." read well; a breach reads "verification failed: <reason>".
     summary = f"{worst.reason}{hosts}" if worst.breached else f"{worst.phase.value}{hosts}: {worst.reason}"
     return GateResult(not worst.breached, summary, figures, results)
