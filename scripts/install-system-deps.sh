@@ -16,6 +16,7 @@ declare -A needs=(
   [busybox-static]=/bin/busybox
   [wrk]=/usr/bin/wrk
   [git]=/usr/bin/git
+  [curl]=/usr/bin/curl  # health and verification probes sent from remote hosts
 )
 missing=()
 for pkg in "${!needs[@]}"; do
