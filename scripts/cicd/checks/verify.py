@@ -47,6 +47,15 @@ class IntervalReport:
     probe: ProbeResult | None = None
     log_error: str | None = None
 
+    def describe(self) -> str:
+        """One progress line: `[2.5 s] 52 requests, 0.0% errors, p95 4.1 ms (total 260 ...)`."""
+        text = f"[{self.elapsed_s:.1f} s] {self.interval.describe()} (total: {self.cumulative.describe()})"
+        if self.log_error:
+            text += f"; {self.log_error}"
+        if self.phase is not Phase.RUNNING:
+            text += f" -> {self.phase.value}: {self.reason}"
+        return text
+
 
 @dataclass(frozen=True)
 class VerificationResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -171,6 +172,9 @@ class Router:
 @pytest.fixture
 def router(tmp_path: Path) -> Iterator:
     routers: list[Router] = []
+
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (scripts/install-system-deps.sh)")
 
     def start(*ports: int) -> Router:
         routers.append(Router(tmp_path / f"nginx{len(routers)}", list(ports)))

@@ -175,3 +175,19 @@ def test_unanswered_baseline_probes_do_not_excuse_errors(tmp_path):
     baseline = measure_baseline(nothing_live, Verification(min_samples=3), HEALTH, log=None, upstreams=None)
     assert baseline.stats.requests == 0 and baseline.source == "3 probe(s), 3 unanswered"
     assert baseline.latency_reference_ms(Verification()) is None
+
+
+def test_interval_reports_read_as_progress_lines(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    settings = Verification(window_seconds=60, min_samples=2, breach_intervals=1)
+    run = VerificationRun(
+        http_server, settings, HEALTH, log=FileLogSource(str(log_path)), upstreams={UPSTREAM}, baseline=None
+    )
+    run.start()
+    write(log_path, line(200), line(200))
+    calm = run.tick().describe()
+    assert calm.startswith("[") and "] 2 requests, 0.0% errors, p95 4.0 ms (total: 2 requests" in calm
+    write(log_path, line(500), line(500))
+    failed = run.tick().describe()
+    assert "-> Failed: error rate 100.0 % > 5.0 % over 2 requests in " in failed
