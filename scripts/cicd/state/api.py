@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cicd.errors import CicdError
 from cicd.state.client import LockHeldError, Transport, poll_until
 from cicd.state.heartbeat import HeldLock
 from cicd.state.records import (
@@ -23,6 +25,7 @@ from cicd.state.records import (
 )
 
 DEFAULT_STATE_PATH = ".cicd/state/{environment}.db"
+log = logging.getLogger(__name__)
 
 
 class StateStore:
@@ -66,7 +69,7 @@ class StateStore:
                 self.environment,
                 answer["token"],
                 LockInfo.from_dict(answer),
-                LockInfo.from_dict(answer.get("recovered_from")),
+                LockInfo.optional(answer.get("recovered_from")),
             )
 
         deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -104,15 +107,23 @@ class StateStore:
             yield held
         finally:
             held.stop()
-            self.release(lock)
+            try:
+                self.release(lock)
+            except CicdError as err:  # e.g. the host went away: the lock expires after its TTL anyway
+                log.warning(
+                    "could not release the lock on %s (it expires %gs after its last heartbeat): %s",
+                    self.environment,
+                    ttl_seconds,
+                    err,
+                )
 
     def lock_info(self) -> LockInfo | None:
-        return LockInfo.from_dict(self._call("lock_info"))
+        return LockInfo.optional(self._call("lock_info"))
 
     def unlock_own(self, actor: str | None = None, reason: str | None = None) -> LockInfo | None:
         """Release the lock held by `actor` (default: the current actor); LockHeldError if another
         actor holds it. Returns what was released, None if the environment was not locked."""
-        return LockInfo.from_dict(
+        return LockInfo.optional(
             self._call(
                 "lock_release_owned", actor=actor or current_actor(), run_id=current_run_id(), reason=reason
             )
@@ -120,7 +131,7 @@ class StateStore:
 
     def force_unlock(self, reason: str, actor: str | None = None) -> LockInfo | None:
         """Release whatever lock is held, recorded in the ledger with who and why."""
-        return LockInfo.from_dict(
+        return LockInfo.optional(
             self._call(
                 "lock_force_release", actor=actor or current_actor(), run_id=current_run_id(), reason=reason
             )

@@ -165,7 +165,7 @@ class Transport:
 
     def _error(self, error: dict) -> Exception:
         kind, message = error.get("kind"), error.get("message", "unknown failure")
-        holder = LockInfo.from_dict(error.get("holder"))
+        holder = LockInfo.optional(error.get("holder"))
         env = self.environment
         if kind == "locked" and holder is not None:
             liveness = (

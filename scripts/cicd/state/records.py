@@ -67,8 +67,12 @@ class LockInfo:
     stale: bool
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> LockInfo | None:
-        return cls(**_pick(cls, data)) if data else None
+    def from_dict(cls, data: dict) -> LockInfo:
+        return cls(**_pick(cls, data))
+
+    @classmethod
+    def optional(cls, data: dict | None) -> LockInfo | None:
+        return cls.from_dict(data) if data else None
 
     def describe(self) -> str:
         """`alice on runner-7 (pid 42, run 987) since 2026-...Z, reason: deploy 1.2.0`"""
@@ -145,7 +149,7 @@ class DeploymentState:
     @classmethod
     def from_dict(cls, data: dict) -> DeploymentState:
         values = _pick(cls, data)
-        values["lock"] = LockInfo.from_dict(data.get("lock"))
+        values["lock"] = LockInfo.optional(data.get("lock"))
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:

@@ -62,9 +62,9 @@ def test_stale_lock_is_taken_over_and_the_takeover_is_audited(store: StateStore)
 
 
 def test_heartbeat_keeps_a_lock_past_its_ttl(store: StateStore) -> None:
-    lock = store.acquire_lock(owner(), 0.4, "long deploy")
-    for _ in range(6):  # 0.9 s in all, more than twice the TTL
-        time.sleep(0.15)
+    lock = store.acquire_lock(owner(), 1.0, "long deploy")
+    for _ in range(7):  # 2.1 s in all, more than twice the TTL
+        time.sleep(0.3)
         store.heartbeat(lock)
     with pytest.raises(LockHeldError):
         store.acquire_lock(owner("bob"), 30, "impatient")
@@ -80,13 +80,15 @@ def test_heartbeat_after_a_forced_release_raises_lock_lost(store: StateStore) ->
 
 
 def test_locked_block_heartbeats_releases_and_notices_a_lost_lock(store: StateStore) -> None:
-    with store.locked(owner(), ttl_seconds=0.3, reason="deploy") as held:
-        time.sleep(0.6)
+    with store.locked(owner(), ttl_seconds=1.0, reason="deploy") as held:
+        time.sleep(1.5)
         assert held.beats >= 2
         assert not store.lock_info().stale
         held.check()
         store.force_unlock("taken away", actor="oncall")
-        time.sleep(0.3)
+        deadline = time.monotonic() + 5
+        while held.lost is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         with pytest.raises(LockLostError):
             held.check()
     assert store.lock_info() is None

@@ -81,7 +81,7 @@ def start(
             },
         },
     )
-    return cursor.lastrowid
+    return int(cursor.lastrowid or 0)
 
 
 def finish(tx: Tx, deployment_id: int, status: str, phases=None, error=None, digest=None) -> dict:
