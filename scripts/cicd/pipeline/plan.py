@@ -82,7 +82,7 @@ def optimize_pipeline_schedule(
 
 
 def _seconds(estimate: JobEstimate) -> str:
-    mark = "" if estimate.source == "previous run" else " (timeout, no previous run)"
+    mark = "" if estimate.source == "previous run" else " (its timeout: no measured duration)"
     return f"{estimate.seconds:.1f}s{mark}"
 
 

@@ -217,7 +217,7 @@ def test_plan_uses_previous_durations_and_falls_back_to_timeouts() -> None:
     text = render_plan(plan, ctx)
     assert "durations from run run-1" in text
     assert "  2. b (b1) | c (c1)" in text
-    assert "c/c1  30.0s (timeout, no previous run)" in text
+    assert "c/c1  30.0s (its timeout: no measured duration)" in text
     assert plan.to_dict()["critical_path"][0] == {
         "stage": "a",
         "job": "a2",
