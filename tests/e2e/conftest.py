@@ -73,9 +73,9 @@ def git(repo: Path, *args: str) -> str:
 
 
 def copy_repository(dest: Path) -> Path:
-    """This checkout's files (committed and not) in a fresh repository with origin acme/sample."""
+    """This checkout's tracked files, as they are on disk, in a fresh repository with origin acme/sample."""
     files = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached"],
         check=True, capture_output=True,
     ).stdout.decode().split("\0")
     for name in filter(None, files):

@@ -28,10 +28,13 @@ def bump(repo, version, message, *, bug=False):
     return f"{version}-{sha[:7]}"
 
 
-def deployment_states(github_api):
+def latest_deployment(github_api, environment):
+    """(version, final state) of the newest GitHub deployment to `environment`."""
     state = github_api.state()
     assert state["violations"] == [] and state["bugs"] == []
-    return [(s["environment"], s["state"]) for s in state["deployment_statuses"]]
+    newest = [d for d in state["deployments"] if d["environment"] == environment][-1]
+    statuses = [s["state"] for s in state["deployment_statuses"] if s["deployment_id"] == newest["id"]]
+    return newest["payload"]["version"], statuses[-1]
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, 
     run = act.run("push", "ci.yml", push_event(act.repo))
     assert run.returncode == 0, run.output[-8000:]
     assert live_version(staging) == second
-    assert deployment_states(github_api)[-1] == ("staging", "success")
+    assert latest_deployment(github_api, "staging") == (second, "success")
 
     # (3) the on-call engineer rolls back by hand: default target is the previous version.
     dispatch = {"inputs": {"environment": "staging", "version": "", "reason": "rollback drill"},
@@ -88,5 +91,5 @@ def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, 
     assert any(name.startswith("Staging/Deploy") and result == "failure" for name, result in jobs.items())
     assert live_version(staging) == first
     assert broken in run.output and "roll" in run.output.lower()
-    assert deployment_states(github_api)[-1] == ("staging", "failure")
+    assert latest_deployment(github_api, "staging") == (broken, "failure")
     assert git(act.repo, "log", "-1", "--format=%s") == "refactor: simpler discounts"
