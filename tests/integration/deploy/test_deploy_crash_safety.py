@@ -79,3 +79,40 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
     state = project.status("staging")
     assert state["health"] == "healthy" and state["current_version"] == live
     assert state["locked"] is False
+
+
+def test_a_stale_lock_of_a_dead_deploy_is_recovered_and_recorded(project):
+    project.add_env("staging", lock_ttl_seconds=6)
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    proc = project.popen(
+        "deploy", "--env", "staging", "--version", "1.1.0", extra_env={"CICD_TEST_PAUSE_AT": "health"}
+    )
+    _wait_for_line(proc, "paused before health")
+    proc.kill()
+    proc.wait()
+    killed_at = time.monotonic()
+    refused = project.deploy("staging", "1.1.0")  # the dead run's heartbeat is still fresh
+    assert refused.returncode == 1 and "lock" in last_line(refused)
+    time.sleep(max(0.0, killed_at + 6.5 - time.monotonic()))
+    rerun = project.deploy("staging", "1.1.0")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    history = project.cicd("history", "--env", "staging")
+    assert "interrupted" in history.stdout
+    ledger = project.cicd("audit", "show", "--env", "staging")
+    assert "lock.recover" in ledger.stdout
+
+
+def test_ledger_tampering_is_detected(project):
+    import sqlite3
+
+    project.add_env("staging")
+    for version in ("1.0.0", "1.1.0"):
+        assert project.deploy("staging", version).returncode == 0
+    assert project.cicd("audit", "verify", "--env", "staging").returncode == 0
+    db = sqlite3.connect(next(project.root.glob(".cicd/state/staging.db")))
+    with db:
+        db.execute("UPDATE ledger SET body = replace(body, '1.0.0', '0.9.9') WHERE seq = 2")
+    db.close()
+    tampered = project.cicd("audit", "verify", "--env", "staging")
+    assert tampered.returncode == 1
+    assert "2" in tampered.stdout + tampered.stderr
