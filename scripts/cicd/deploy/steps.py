@@ -2,6 +2,8 @@
 
 `--dry-run` prints exactly these (their `describe()`), so what a dry run shows is what a real run does.
 Steps name hosts, colors and versions only; the runner resolves slots, ports and commands from config.
+A strategy with step kinds of its own (e.g. rolling's per-host drain) gives them a `run(runner) -> str`
+method; the runner calls it with itself (target, record, reporter, run state, switch_all) at hand.
 """
 
 from __future__ import annotations
