@@ -7,7 +7,9 @@ Public interface (what the deploy orchestrator calls):
     measure_baseline(base_url, settings: Verification, health: HealthCheck, *, log, upstreams,
                      host_header=None) -> Baseline                      # before the switch
     verify(base_url, settings: Verification, health: HealthCheck, *, log, upstreams, baseline,
-           host_header=None, on_interval=None, skip_existing=True) -> VerificationResult
+           host_header=None, on_interval=None, skip_existing=True, concurrent_upstreams=None)
+           -> VerificationResult                                           # after the switch
+    VerificationRun(same arguments).start() / .tick() -> IntervalReport / .done / .finish()
     FileLogSource(path) / HostLogSource(host, path) / log_source_for(host, path)  # the access log
     accesslog.LOG_FORMAT_NAME, accesslog.LOG_FORMAT, accesslog.log_format_directive()
 

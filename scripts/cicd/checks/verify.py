@@ -131,8 +131,13 @@ class VerificationRun:
         host_header: str | None = None,
         skip_existing: bool = True,
         prober: Prober = probe,
+        concurrent_upstreams: Collection[str] | None = None,
     ):
         self.settings, self.log, self.baseline = settings, log, baseline
+        # Kayenta's idea for canaries: the stable color, read from the same log lines over the same
+        # window, is a baseline that shares the machine's load and the hour's traffic mix.
+        self.concurrent = None if concurrent_upstreams is None else frozenset(concurrent_upstreams)
+        self.concurrent_totals = RunningStats()
         self.upstreams = None if upstreams is None else frozenset(upstreams)
         path, self.expected_status = probe_target(settings, health)
         self.probe_url = join_url(base_url, path)
@@ -191,7 +196,15 @@ class VerificationRun:
         self.counters = replace(self.counters, log_errors_in_a_row=0)
         records, skipped = parse_lines(lines)
         self.skipped_lines += skipped
+        if self.concurrent is not None:
+            self.concurrent_totals.add(samples_from_records(records, self.concurrent))
         return samples_from_records(records, self.upstreams), None
+
+    def current_baseline(self) -> Baseline | None:
+        """The concurrent baseline once it has enough requests, else the one measured before."""
+        if self.concurrent is not None and self.concurrent_totals.requests >= self.settings.min_samples:
+            return Baseline(self.concurrent_totals.stats(), "stable color, same window")
+        return self.baseline
 
     def tick(self) -> IntervalReport:
         """Probe, read the log, judge. Sets the verdict on a breach."""
@@ -208,7 +221,7 @@ class VerificationRun:
             cumulative=cumulative,
             elapsed_s=now - self._t0,
             settings=self.settings,
-            baseline=self.baseline,
+            baseline=self.current_baseline(),
         )
         streak = self.counters.breaches_in_a_row + 1 if breach else 0
         self.counters = replace(self.counters, breaches_in_a_row=streak)
@@ -241,7 +254,7 @@ class VerificationRun:
                 cumulative=cumulative,
                 elapsed_s=self.elapsed_s,
                 settings=self.settings,
-                baseline=self.baseline,
+                baseline=self.current_baseline(),
                 log_reads_ok=self.log_reads_ok,
                 counters=self.counters,
             )
@@ -251,7 +264,7 @@ class VerificationRun:
             self.started_at,
             round(self.elapsed_s, 3),
             cumulative,
-            self.baseline,
+            self.current_baseline(),
             len(self.history),
             detected_at,
             self.log_errors,
@@ -272,6 +285,7 @@ def verify(
     on_interval: Callable[[IntervalReport], None] | None = None,
     skip_existing: bool = True,
     prober: Prober = probe,
+    concurrent_upstreams: Collection[str] | None = None,
 ) -> VerificationResult:
     """Watch the live color for `settings.window_seconds`; return at the first breach.
 
@@ -281,6 +295,8 @@ def verify(
     baseline: from measure_baseline() on the old color before the switch (None: no latency check).
     skip_existing: False to also count lines written since measure_baseline() left the same source
     positioned, i.e. the switch itself.
+    concurrent_upstreams: for a canary, the stable color's addresses; its lines in the same window
+    become the baseline once they number min_samples (Kayenta's concurrent baseline).
     """
     run = VerificationRun(
         base_url,
@@ -292,6 +308,7 @@ def verify(
         host_header=host_header,
         skip_existing=skip_existing,
         prober=prober,
+        concurrent_upstreams=concurrent_upstreams,
     )
     run.start()
     if settings.window_seconds <= 0:

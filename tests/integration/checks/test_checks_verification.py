@@ -173,3 +173,21 @@ def test_log_truncated_in_place_is_followed(upstream, router):
         )
     assert result.phase is Phase.SUCCESSFUL, result.reason
     assert all(r.interval.requests > 0 for r in reports[4:]), [r.interval.requests for r in reports]
+
+
+def test_canary_is_compared_with_the_stable_color_in_the_same_window(upstream, router):
+    stable, canary = upstream(delay_ms=40), upstream(delay_ms=200)
+    nginx = router(stable, canary)  # one upstream, both servers: a 50 % canary
+    with Load(nginx.port, threads=8, pause_s=0.02):
+        result = verify(
+            nginx.url,
+            settings(window_seconds=10.0),
+            HEALTH,
+            log=FileLogSource(str(nginx.access_log)),
+            upstreams={f"127.0.0.1:{canary}"},
+            baseline=None,
+            concurrent_upstreams={f"127.0.0.1:{stable}"},
+        )
+    assert result.phase is Phase.FAILED and result.reason.startswith("p95 latency "), result.reason
+    assert result.baseline is not None and result.baseline.source == "stable color, same window"
+    assert result.detect_after_s is not None and result.detect_after_s < 4

@@ -191,3 +191,33 @@ def test_interval_reports_read_as_progress_lines(http_server, tmp_path):
     write(log_path, line(500), line(500))
     failed = run.tick().describe()
     assert "-> Failed: error rate 100.0 % > 5.0 % over 2 requests in " in failed
+
+
+def test_concurrent_baseline_from_the_stable_color_in_the_same_window(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    stale = Baseline(WindowStats(requests=100, p50_ms=8, p95_ms=10, p99_ms=12), "measured an hour ago")
+    stable = "127.0.0.1:9001"
+
+    def run_with(concurrent):
+        run = VerificationRun(
+            http_server,
+            Verification(window_seconds=60, breach_intervals=1),
+            HEALTH,
+            log=FileLogSource(str(log_path)),
+            upstreams={UPSTREAM},
+            baseline=stale,
+            concurrent_upstreams=concurrent,
+        )
+        run.start()
+        # the whole machine got slower: stable and canary alike
+        write(log_path, *[line(200, seconds=0.050, upstream=stable)] * 20, *[line(200, seconds=0.060)] * 20)
+        return run, run.tick()
+
+    _, alone = run_with(None)
+    assert alone.phase is Phase.FAILED and "baseline 10.0 ms" in alone.reason
+    run, together = run_with({stable})
+    assert together.phase is Phase.RUNNING
+    result = run.finish()
+    assert result.baseline is not None and result.baseline.source == "stable color, same window"
+    assert "(baseline 50.0 ms)" in result.reason
