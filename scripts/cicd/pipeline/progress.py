@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from cicd import gha
 from cicd.config.context import JobSpec
 from cicd.pipeline.result import StepResult
 
@@ -82,7 +83,9 @@ class GroupDisplay:
                     shutil.copyfileobj(log, self._out)
             self._out.write("::endgroup::\n")
             if step.blocks_pipeline:
-                self._out.write(f"::error title=job {step.name}::{step.name} {describe(step)}\n")
+                self._out.write(
+                    gha.command("error", f"{step.name} {describe(step)}", title=f"job {step.name}") + "\n"
+                )
             self._out.flush()
 
     def close(self) -> None:

@@ -48,7 +48,7 @@ class Scheduler:
 
     def take_ready(self, limit: int) -> list[JobSpec]:
         """Up to `limit` jobs that may start now, in the order they became ready."""
-        taken = []
+        taken: list[JobSpec] = []
         while self._ready and len(taken) < limit:
             taken.append(self._ready.popleft())
         return taken
@@ -86,7 +86,7 @@ class Scheduler:
                 self.stage_status[name] = STAGE_FAILED if name in self._failed_stages else STAGE_SKIPPED
 
     def _open(self, names: list[str]) -> None:
-        to_close = []
+        to_close: list[tuple[str, str, str | None]] = []
         for name in names:
             reason = self._block_reason(name)
             if reason is None:

@@ -275,3 +275,77 @@ def test_signal_cancels_the_run_kills_children_and_writes_the_result(
     assert wait_for(lambda: process_gone(grandchild), timeout=5)
     assert not (tmp_path / "never-ran").exists()
     assert "slow: cancelled in" in out
+
+
+def test_secrets_reach_jobs_but_never_their_logs(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_TOKEN", "tok-5f3a9c1e77")
+    write_project(
+        project,
+        """\
+        name: demo
+        secrets: [DEPLOY_TOKEN, UNSET_TOKEN]
+        stages:
+          - name: s
+            jobs:
+              - name: use
+                command: 'test -n "$DEPLOY_TOKEN" && echo "token=$DEPLOY_TOKEN"'
+        """,
+    )
+    monkeypatch.delenv("UNSET_TOKEN", raising=False)
+    assert main(["run"]) == 0
+    captured = capsys.readouterr()
+    assert "[use] token=***" in captured.out
+    assert "tok-5f3a9c1e77" not in captured.out
+    assert "warning: secrets not set, jobs will not see them: UNSET_TOKEN" in captured.err
+    (log,) = (project / ".cicd" / "runs").glob("*/logs/use.log")
+    assert log.read_text() == "token=***\n"
+
+
+def test_in_a_terminal_a_live_display_then_the_table(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    write_project(
+        tmp_path,
+        """\
+        name: tty
+        stages:
+          - name: a
+            jobs:
+              - {name: one, command: 'for i in 1 2 3; do echo one $i; sleep 0.2; done'}
+              - {name: two, command: 'echo broken; exit 3'}
+        """,
+    )
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cicd", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    output = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closed: the run is over
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(primary)
+    assert proc.wait(timeout=10) == 1
+    text = output.decode("utf-8", "replace")
+    assert "\x1b[" in text  # styled, redrawn in place
+    assert "broken" in text  # the failed job's log tail
+    assert re.search(r"^two\s+a\s+failed\s+\S+\s+exit code 3", text.replace("\r", ""), re.M)

@@ -307,3 +307,28 @@ def test_job_table_and_summary() -> None:
     summary = summary_markdown(ctx, result)
     assert summary.startswith("### Pipeline `demo`: failed in 2.5s\n\n```mermaid\nflowchart LR\n")
     assert "| unit | s | failed | 1.2s | 1 | exit code 1 \\| oops |" in summary
+
+
+def test_group_display_prints_each_job_whole_with_an_annotation_on_failure(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from cicd.pipeline.progress import GroupDisplay, PlainDisplay
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    log = tmp_path / "unit.log"
+    log.write_text("collected 3 items\n1 failed\n")
+    out = io.StringIO()
+    display = GroupDisplay(out)
+    display.job_line(job("unit"), "ignored: the log file is the source")
+    display.job_finished(step("unit", "failed", reason="exit code 1"), log)
+    assert out.getvalue().splitlines() == [
+        "::group::unit (failed in 1.2s: exit code 1)",
+        "collected 3 items",
+        "1 failed",
+        "::endgroup::",
+        "::error title=job unit::unit failed in 1.2s: exit code 1",
+    ]
+    plain = io.StringIO()
+    PlainDisplay(plain).job_line(job("unit"), "hello")
+    PlainDisplay(plain).job_finished(step("docs", "skipped", reason="dependency a failed"), log)
+    assert plain.getvalue() == "[unit] hello\n[docs] skipped: dependency a failed\n"
