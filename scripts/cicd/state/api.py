@@ -31,9 +31,11 @@ log = logging.getLogger(__name__)
 class StateStore:
     """One environment's state. Every method is one request to store.py (see cicd.state)."""
 
-    def __init__(self, environment: str, transport: Transport):
+    def __init__(self, environment: str, transport: Transport, actor: str | None = None):
         self.environment = environment
         self._transport = transport
+        # Who the records name when a call does not say: one spelling for every entry of a run.
+        self.actor = actor or current_actor()
 
     def __repr__(self) -> str:
         return f"StateStore({self.environment!r} at {self._transport.where})"
@@ -125,7 +127,7 @@ class StateStore:
         actor holds it. Returns what was released, None if the environment was not locked."""
         return LockInfo.optional(
             self._call(
-                "lock_release_owned", actor=actor or current_actor(), run_id=current_run_id(), reason=reason
+                "lock_release_owned", actor=actor or self.actor, run_id=current_run_id(), reason=reason
             )
         )
 
@@ -133,7 +135,7 @@ class StateStore:
         """Release whatever lock is held, recorded in the ledger with who and why."""
         return LockInfo.optional(
             self._call(
-                "lock_force_release", actor=actor or current_actor(), run_id=current_run_id(), reason=reason
+                "lock_force_release", actor=actor or self.actor, run_id=current_run_id(), reason=reason
             )
         )
 
@@ -158,7 +160,7 @@ class StateStore:
                 "deployment_start",
                 kind=kind,
                 version=version,
-                actor=actor or current_actor(),
+                actor=actor or self.actor,
                 run_id=run_id or current_run_id(),
                 reason=reason,
                 previous_version=previous_version,
@@ -207,7 +209,7 @@ class StateStore:
             self._call(
                 "set_current",
                 version=version,
-                deployed_by=deployed_by or current_actor(),
+                deployed_by=deployed_by or self.actor,
                 color=color,
                 digest=digest,
                 artifact=artifact,
@@ -236,12 +238,12 @@ class StateStore:
             version=version,
             artifact=artifact,
             digest=digest,
-            actor=current_actor(),
+            actor=self.actor,
             run_id=current_run_id(),
         )
 
     def mark_known_good(self, version: str) -> None:
-        self._call("release_mark_good", version=version, actor=current_actor(), run_id=current_run_id())
+        self._call("release_mark_good", version=version, actor=self.actor, run_id=current_run_id())
 
     def releases(self) -> list[Release]:
         """Newest (last deployed, else recorded) first."""
@@ -261,7 +263,7 @@ class StateStore:
             self._call(
                 "release_forget",
                 version=version,
-                actor=current_actor(),
+                actor=self.actor,
                 run_id=current_run_id(),
                 reason=reason,
             )
@@ -276,7 +278,7 @@ class StateStore:
         body = {key: value for key, value in entry.items() if key in known}
         extra = {key: value for key, value in entry.items() if key not in known}
         body["details"] = {**(body.get("details") or {}), **extra}
-        body.setdefault("actor", current_actor())
+        body.setdefault("actor", self.actor)
         body.setdefault("run_id", current_run_id())
         return AuditEntry.from_dict(self._call("audit_append", entry=body))
 
@@ -295,11 +297,13 @@ def open_state(
     *,
     in_process: bool | None = None,
     python: str | None = None,
+    actor: str | None = None,
 ) -> StateStore:
     """The state store of `environment` at `path` ({environment} is filled in) on `host`: in process
     when host is None or a LocalHost (relative paths against its cwd), else on the host through
     `python3 -` (or `python`, the interpreter to run there). in_process=False forces the
-    out-of-process path, e.g. through a LocalHost."""
+    out-of-process path, e.g. through a LocalHost. `actor` names who acts in every record that does
+    not say otherwise (default: $GITHUB_ACTOR, else the OS user)."""
     resolved = path.replace("{environment}", environment)
     return StateStore(
         environment, Transport(environment, resolved, host, in_process=in_process, python=python)

@@ -138,3 +138,16 @@ def test_secret_values_never_reach_history_or_ledger(any_store: StateStore) -> N
     dumped = repr(any_store.history()) + repr(any_store.audit_entries())
     assert "hunter2-token-value" not in dumped
     assert "***" in dumped
+
+
+def test_the_store_actor_names_every_record_that_does_not_say(tmp_path) -> None:
+    from cicd.state import open_state
+
+    state = open_state("staging", str(tmp_path / "{environment}.db"), actor="ci-bot (run 9)")
+    deployment = state.start_deployment("1.0.0")
+    state.record_release("1.0.0", artifact="img:1.0.0")
+    state.mark_known_good("1.0.0")
+    state.set_current("1.0.0", deployment_id=deployment)
+    state.append_audit({"action": "note"})
+    assert {entry.actor for entry in state.audit_entries()} == {"ci-bot (run 9)"}
+    assert state.current().deployed_by == "ci-bot (run 9)"
