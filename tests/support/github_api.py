@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 try:
     from tests.support import github_contract as contract
@@ -78,6 +78,7 @@ def empty_state() -> dict[str, Any]:
         "check_runs": [],
         "workflows": {},
         "workflow_runs": [],
+        "environments": {},
         "dispatches": [],
         "violations": [],
         "bugs": [],
@@ -511,6 +512,16 @@ class GitHubApiStandIn:
             raise ApiError(409, "Cannot cancel a workflow run that is completed.")
         run.update(status="completed", conclusion="cancelled")
         return 202, {}, {}
+
+    # ---- operations: environments ------------------------------------------------------------------
+    def _op_repos_create_or_update_environment(self, params, query, body, base):
+        repo, name = f"{params['owner']}/{params['repo']}", unquote(params["environment_name"])
+        environments = self.state["environments"]
+        existing = environments.get(f"{repo}/{name}")
+        environment = existing or {"id": self._next_id(), "repo": repo, "name": name, "created_at": now_iso()}
+        environment.update({"protection": body or {}, "updated_at": now_iso()})
+        environments[f"{repo}/{name}"] = environment
+        return 200, objects.environment(base, environment), {}
 
 
 def paginate(items: list[Any], query: dict[str, str], base: str, path: str) -> tuple[int, list[Any], dict]:

@@ -45,6 +45,7 @@ OPERATIONS: dict[str, tuple[str, str, int]] = {
     "actions/list-workflow-runs": ("actions", "list_workflow_runs", 200),
     "actions/get-workflow-run": ("actions", "get_workflow_run", 200),
     "actions/cancel-workflow-run": ("actions", "cancel_workflow_run", 202),
+    "repos/create-or-update-environment": ("repos", "create_or_update_environment", 200),
 }
 
 

@@ -224,3 +224,17 @@ def workflow_run(base: str, r: dict[str, Any]) -> dict[str, Any]:
         data[f"{key}_url"] = f"{url}/{key}"
     data["check_suite_url"] = f"{repo_url}/check-suites/1"
     return data
+
+
+def environment(base: str, e: dict[str, Any]) -> dict[str, Any]:
+    policy = (e.get("protection") or {}).get("deployment_branch_policy")
+    return {
+        "id": e["id"],
+        "node_id": f"EN_{e['id']}",
+        "name": e["name"],
+        "url": f"{base}/repos/{e['repo']}/environments/{e['name']}",
+        "html_url": f"https://github.com/{e['repo']}/deployments/activity_log?environments_filter={e['name']}",
+        "created_at": e["created_at"],
+        "updated_at": e["updated_at"],
+        "deployment_branch_policy": policy,
+    }

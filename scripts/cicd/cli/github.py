@@ -6,6 +6,7 @@
     cicd github check-run --name pipeline --result result.json [--sha SHA]
     cicd github dispatch --workflow rollback.yml [--ref main] [--input environment=staging ...]
     cicd github runs list|get|cancel|wait ...
+    cicd github environment production --reviewer team:42 [--wait-timer 10] [--prevent-self-review]
     cicd github report --result result.json [--junit F ...] [--coverage coverage.json]
 
 Repository, token and API URL come from GITHUB_REPOSITORY, GITHUB_TOKEN and GITHUB_API_URL; the pull
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_check_run(verbs)
     _register_dispatch(verbs)
     _register_runs(verbs)
+    _register_environment(verbs)
     _register_report(verbs)
 
 
@@ -331,6 +333,45 @@ def _runs_one(args: argparse.Namespace) -> int:
             run = get_run(client, args.run_id)
     _print_run(run, args.json)
     return 0 if args.runs_action != "wait" or run.conclusion == "success" else 1
+
+
+# ---- environment --------------------------------------------------------------------------------------
+def _register_environment(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser("environment", help="create or update a GitHub Environment's protection")
+    parser.add_argument("name", help="environment name, e.g. production")
+    parser.add_argument(
+        "--reviewer",
+        action="append",
+        default=[],
+        metavar="user:ID|team:ID",
+        help="required reviewer (repeatable, at most 6; one approval suffices)",
+    )
+    parser.add_argument("--wait-timer", type=int, default=0, metavar="MINUTES")
+    parser.add_argument(
+        "--prevent-self-review", action="store_true", help="the one who triggered cannot approve"
+    )
+    parser.add_argument(
+        "--protected-branches", action="store_true", help="only protected branches may deploy"
+    )
+    parser.set_defaults(handler=_environment)
+
+
+def _environment(args: argparse.Namespace) -> int:
+    from cicd.github.environments import EnvironmentProtection, Reviewer, configure_environment
+
+    protection = EnvironmentProtection(
+        reviewers=tuple(Reviewer.parse(text) for text in args.reviewer),
+        wait_minutes=args.wait_timer,
+        prevent_self_review=args.prevent_self_review,
+        protected_branches_only=args.protected_branches,
+    )
+    with _client(args) as client:
+        environment = configure_environment(client, args.name, protection)
+    print(
+        f"environment {environment['name']}: {len(protection.reviewers)} reviewers, "
+        f"wait {protection.wait_minutes} min: {environment['html_url']}"
+    )
+    return 0
 
 
 # ---- report -------------------------------------------------------------------------------------------

@@ -181,3 +181,24 @@ def test_more_than_25_inputs_are_refused_before_calling(client, api):
     with pytest.raises(GitHubError, match="at most 25"):
         actions.dispatch(client, "ci.yml", "main", {f"i{n}": "x" for n in range(26)})
     assert api.requests == []
+
+
+# ---- environments -------------------------------------------------------------------------------------
+def test_environment_protection_is_put_as_github_expects(client, api):
+    from cicd.github.environments import EnvironmentProtection, Reviewer, configure_environment
+
+    protection = EnvironmentProtection(
+        reviewers=(Reviewer.parse("team:42"), Reviewer.parse("user:7")),
+        wait_minutes=5,
+        prevent_self_review=True,
+        protected_branches_only=True,
+    )
+    environment = configure_environment(client, "production", protection)
+    assert environment["name"] == "production"
+    stored = api.state["environments"][f"{REPO}/production"]["protection"]
+    assert stored["reviewers"] == [{"type": "Team", "id": 42}, {"type": "User", "id": 7}]
+    assert stored["deployment_branch_policy"] == {"protected_branches": True, "custom_branch_policies": False}
+    with pytest.raises(GitHubError, match="at most 6"):
+        EnvironmentProtection(reviewers=tuple(Reviewer("User", n) for n in range(7))).body()
+    with pytest.raises(GitHubError, match="expected user:ID or team:ID"):
+        Reviewer.parse("team:platform")
