@@ -305,6 +305,5 @@ def open_state(
     out-of-process path, e.g. through a LocalHost. `actor` names who acts in every record that does
     not say otherwise (default: $GITHUB_ACTOR, else the OS user)."""
     resolved = path.replace("{environment}", environment)
-    return StateStore(
-        environment, Transport(environment, resolved, host, in_process=in_process, python=python)
-    )
+    transport = Transport(environment, resolved, host, in_process=in_process, python=python)
+    return StateStore(environment, transport, actor)
