@@ -192,3 +192,15 @@ def test_stand_in_as_a_process_records_what_cicd_did(tmp_path):
     assert state["violations"] == [] and state["bugs"] == []
     assert state["deployments"][0]["sha"] == "e" * 40
     assert [s["state"] for s in state["deployment_statuses"]] == ["in_progress"]
+
+
+def test_verb_module_imports_nothing_heavy():
+    """`cicd --version` stays fast: requests and pydantic load only when a github verb runs."""
+    code = (
+        "import sys, cicd.cli.github, cicd.github, cicd.report, cicd.gha; "
+        "print(sorted(m for m in ('requests', 'urllib3', 'pydantic') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "[]"
