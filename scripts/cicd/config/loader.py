@@ -67,13 +67,27 @@ def _check(path: Path, model: type[BaseModel]) -> Checked:
     return checked
 
 
+MAX_PROBLEMS = 100  # per file: past this, more lines bury the first ones rather than help
+
+
+def _capped(checked: Checked) -> Checked:
+    """Problems in line order; past MAX_PROBLEMS, a last line counts the rest."""
+    checked.problems = sort_problems(checked.problems)
+    if len(checked.problems) > MAX_PROBLEMS:
+        hidden = len(checked.problems) - MAX_PROBLEMS
+        del checked.problems[MAX_PROBLEMS:]
+        summary = f"{hidden} more problems not shown; fix the ones above first"
+        checked.problems.append(Problem(Location(checked.file), summary))
+    return checked
+
+
 def check_pipeline(path: Path, config_dir: Path, *, require_secrets: bool = False) -> Checked:
     checked = _check(path, Pipeline)
     if checked.document is not None:
         checked.problems += rules.pipeline_rules(checked.document, config_dir)
         if require_secrets:
             checked.problems += rules.secret_rules(checked.document)
-    return checked
+    return _capped(checked)
 
 
 def check_environment(path: Path, *, require_secrets: bool = False) -> Checked:
@@ -82,14 +96,12 @@ def check_environment(path: Path, *, require_secrets: bool = False) -> Checked:
         checked.problems += rules.environment_rules(checked.document, path.stem)
         if require_secrets:
             checked.problems += rules.secret_rules(checked.document)
-    return checked
+    return _capped(checked)
 
 
 def _raise_if_invalid(checked: Checked) -> None:
     if checked.problems or checked.model is None:
-        raise ConfigValidationError(
-            sort_problems(checked.problems) or [Problem(Location(checked.file), "invalid")]
-        )
+        raise ConfigValidationError(checked.problems or [Problem(Location(checked.file), "invalid")])
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

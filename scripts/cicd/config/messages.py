@@ -36,6 +36,7 @@ _EXPECTED = {
     "tuple_type": "a list",
     "none_required": "nothing (null)",
 }
+_MAX_ERRORS = 500
 _LEADING_KEY = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*)\b")
 _NAME_PATTERNS = {
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "letters, digits, '_', '.' and '-', starting with a letter or digit",
@@ -53,7 +54,8 @@ def problems_from(
 ) -> list[Problem]:
     """One problem per failing place; errors of the members of one union are merged into one."""
     grouped: dict[Path_, list[tuple[tuple, dict]]] = {}
-    for error in err.errors(include_url=False):
+    # A hostile file can fail validation thousands of times; the first few hundred are plenty to show.
+    for error in err.errors(include_url=False)[:_MAX_ERRORS]:
         loc = tuple(error["loc"])
         path = data_path(doc.data, (*base, *loc))
         grouped.setdefault(path, []).append((loc, error))

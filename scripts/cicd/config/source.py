@@ -21,7 +21,7 @@ from cicd.errors import Location, Problem
 
 MAX_BYTES = 1024 * 1024  # config files are a few KB; a 200-job pipeline is about 30 KB
 MAX_DEPTH = 64
-MAX_NODES = 200_000  # after alias expansion: what validation would have to walk
+MAX_NODES = 20_000  # values after alias expansion: what validation must walk (200 jobs are ~2,000)
 
 Path_ = tuple[str | int, ...]
 Mark = tuple[int, int]  # 1-based line and column
@@ -198,6 +198,7 @@ class _Composer:
         self.stack: list[_Frame] = []
         self.root: _Node | None = None
         self.documents = 0
+        self.aliases = 0
 
     def run(self, text: str) -> Any:
         parser = yaml.CSafeLoader(text)
@@ -220,6 +221,7 @@ class _Composer:
         elif kind is yaml.ScalarEvent:
             self._finish(self._scalar(event), event.anchor)
         elif kind is yaml.AliasEvent:
+            self.aliases += 1
             self._finish(self._alias(event), None)
         elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
             self._open(event, {} if kind is yaml.MappingStartEvent else [])
@@ -290,7 +292,9 @@ class _Composer:
         frame.size += node.size
         frame.height = max(frame.height, node.height + 1)
         if frame.size > MAX_NODES:
-            self._fail(node.mark, f"aliases expand to more than {MAX_NODES} values", "use fewer aliases")
+            if self.aliases:
+                self._fail(node.mark, f"aliases expand to more than {MAX_NODES} values", "use fewer aliases")
+            self._fail(node.mark, f"more than {MAX_NODES} values; a config file is far smaller than that")
         if isinstance(frame.data, list):
             if frame.path is not None:
                 self.doc.value_marks[(*frame.path, len(frame.data))] = node.mark

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from cicd.config.loader import check_environment, check_pipeline, sort_problems
-from cicd.errors import ConfigValidationError, Problem, UsageError
+from cicd.config.loader import Checked, check_environment, check_pipeline
+from cicd.errors import ConfigValidationError, UsageError
 
 _PIPELINE_KEY = re.compile(r"^(stages|steps)\s*:", re.MULTILINE)
 
@@ -47,13 +47,14 @@ def validate_config(
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
     paths = list(files) or default_files(config_dir or Path("config"))
-    problems: list[Problem] = []
+    results: list[Checked] = []
     for path in paths:
         if is_environment_file(path):
-            checked = check_environment(path, require_secrets=require_secrets)
+            results.append(check_environment(path, require_secrets=require_secrets))
         else:
-            checked = check_pipeline(path, config_dir or path.parent, require_secrets=require_secrets)
-        problems.extend(checked.problems)
+            results.append(check_pipeline(path, config_dir or path.parent, require_secrets=require_secrets))
+    # Each file's problems are already in line order; files in name order.
+    problems = [problem for checked in sorted(results, key=lambda c: c.file) for problem in checked.problems]
     if problems:
-        raise ConfigValidationError(sort_problems(problems))
+        raise ConfigValidationError(problems)
     return len(paths)

@@ -317,3 +317,12 @@ def test_invalid_variable_name_is_located_at_the_key(config):
         "pipeline.yml:14:3: error: the key is not valid: got 'my-var'; use letters, digits and '_', "
         "not starting with a digit (variables.my-var)"
     ]
+
+
+def test_problems_per_file_are_capped(config):
+    jobs = "".join(f"      - {{name: j{i}, command: x, timout: 1}}\n" for i in range(300))
+    config.write("pipeline.yml", f"name: demo\nstages:\n  - name: s\n    jobs:\n{jobs}")
+    problems = config.problems()
+    assert len(problems) == 101
+    assert problems[0] == "pipeline.yml:5:32: error: unknown key 'timout' (did you mean 'timeout'?) (stages[0].jobs[0])"
+    assert problems[-1] == "pipeline.yml: error: 200 more problems not shown; fix the ones above first"

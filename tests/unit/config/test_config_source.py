@@ -155,7 +155,7 @@ def test_alias_bomb(tmp_path, fast):
         lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
     message = fatal(tmp_path, "\n".join(lines) + "\n")
     assert (
-        message == "pipeline.yml:6:20: error: aliases expand to more than 200000 values (use fewer aliases)"
+        message == "pipeline.yml:5:16: error: aliases expand to more than 20000 values (use fewer aliases)"
     )
 
 
@@ -220,3 +220,9 @@ def test_unreadable_path_is_a_problem(tmp_path):
     with pytest.raises(SourceError) as caught:
         load_document(tmp_path, "config")
     assert caught.value.problem.render().startswith("config: error: cannot read file")
+
+
+def test_too_many_values_without_aliases(tmp_path, fast):
+    message = fatal(tmp_path, "name: x\nvariables: {A: [" + ",".join(["1"] * 300_000) + "]}\n")
+    assert message.endswith("error: more than 20000 values; a config file is far smaller than that")
+    assert message.startswith("pipeline.yml:2:")
