@@ -130,6 +130,7 @@ class Bench:
         result = self.cicd("deploy", "--version", version, *extra)
         if expect_ok and result.returncode != 0:
             raise SystemExit(f"deploy {version} failed:\n{result.stdout}{result.stderr}")
+        self.last_output = result.stdout + result.stderr
         return version, started, time.monotonic()
 
     def live_version(self) -> str | None:
@@ -273,7 +274,7 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
             time.sleep(0.3)
         load.stop()
         if bench.live_version() != good:
-            raise SystemExit(f"broken {version} was not rolled back")
+            raise SystemExit(f"broken {version} was not rolled back:\n{bench.last_output}")
         first_broken = next((at for at, seen in watcher.seen if seen == version), None)
         restored = watcher.settled_on(good, first_broken or started)
         if first_broken is not None and restored is not None:
