@@ -103,6 +103,11 @@ def _register_comment(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--pr", type=int, help="pull request number (default: from the event payload)")
     parser.add_argument("--key", default="ci", help="which sticky comment (default: ci)")
     parser.add_argument("--body-file", help="Markdown file with the comment body")
+    parser.add_argument(
+        "--skip-without-pr",
+        action="store_true",
+        help="exit 0 with a note when the run has no pull request (push events)",
+    )
     _add_report_inputs(parser)
     parser.set_defaults(handler=_comment)
 
@@ -111,8 +116,12 @@ def _comment(args: argparse.Namespace) -> int:
     from cicd.github.comments import upsert_sticky_comment
     from cicd.github.settings import pull_request_number
 
-    number = args.pr or pull_request_number(_event())
+    event = _event()
+    number = args.pr or pull_request_number(event)
     if number is None:
+        if args.skip_without_pr:
+            print("no pull request in this run: comment skipped")
+            return 0
         raise UsageError("no pull request: pass --pr N or run on a pull_request event")
     if args.body_file:
         body = Path(args.body_file).read_text(encoding="utf-8")
@@ -120,11 +129,28 @@ def _comment(args: argparse.Namespace) -> int:
         body = _render_report(args)
     else:
         raise UsageError("nothing to post: pass --body-file or --result/--junit/--coverage")
-    with _client(args) as client:
-        outcome = upsert_sticky_comment(client, number, args.key, body)
+    from cicd.github.client import GitHubApiError
+
+    try:
+        with _client(args) as client:
+            outcome = upsert_sticky_comment(client, number, args.key, body)
+    except GitHubApiError as err:
+        if err.status != 403 or not _from_fork(event):
+            raise
+        # A pull request from a fork gets a read-only token: the report stays in the job summary.
+        gha.warning(f"cannot comment on #{number} from a fork's pull request (read-only token)")
+        print(f"comment skipped: {err}")
+        return 0
     gha.set_output("comment_id", str(outcome.comment_id))
     print(f"{outcome.action} comment {outcome.comment_id} on #{number}: {outcome.url}")
     return 0
+
+
+def _from_fork(event: dict[str, Any]) -> bool:
+    pull = event.get("pull_request") or {}
+    head = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+    base = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
+    return bool(head and base and head != base)
 
 
 # ---- deployment ---------------------------------------------------------------------------------------

@@ -29,6 +29,14 @@ PER_PAGE = 100  # GitHub's maximum page size: fewest round trips
 RATE_LIMIT_STATUSES = (403, 429)
 
 
+class GitHubApiError(GitHubError):
+    """GitHub answered with an error status; `status` lets callers tell a 403 from a 404."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class _GatewayRetry(Retry):
     """Retry gateway errors for every method, but a broken read only for idempotent ones.
 
@@ -110,7 +118,7 @@ class GitHubClient:
             log.warning("GitHub rate limit on %s %s: waiting %.0f s", method, shown, wait)
             self._sleep(wait)
         if not response.ok:
-            raise GitHubError(_error_line(method, shown, response))
+            raise GitHubApiError(_error_line(method, shown, response), status=response.status_code)
         return response
 
     def _send(self, method: str, url: str, shown: str, **kwargs: Any) -> requests.Response:
@@ -165,6 +173,12 @@ class GitHubClient:
             yield from (data[item_key] if item_key else data)
             url = response.links.get("next", {}).get("url")
             query = None  # the next link carries the whole query
+            if url and not url.startswith(self.settings.api_url + "/"):
+                # The token goes wherever the request goes: follow links only within the API.
+                raise GitHubError(
+                    f"GitHub API GET {_shown_path(path, self.settings.api_url)}: "
+                    f"next page outside {self.settings.api_url}: {url}"
+                )
 
 
 def _shown_path(url: str, api_url: str) -> str:

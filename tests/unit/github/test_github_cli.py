@@ -13,6 +13,7 @@ import pytest
 from tests.support.github_api import DEFAULT_TOKEN
 
 from cicd.cli import main
+from cicd.errors import GitHubError
 
 ROOT = Path(__file__).resolve().parents[3]
 REPO = "octo/service"
@@ -204,3 +205,48 @@ def test_verb_module_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_comment_without_a_pull_request_can_be_skipped(github_env, tmp_path, capsys):
+    body = tmp_path / "b.md"
+    body.write_text("x")
+    assert main(["github", "comment", "--skip-without-pr", "--body-file", str(body)]) == 0
+    assert "comment skipped" in capsys.readouterr().out
+    assert github_env.requests == []
+
+
+def test_a_fork_pull_request_with_a_read_only_token_warns_instead_of_failing(
+    github_env, tmp_path, monkeypatch, capsys
+):
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "number": 3,
+                    "head": {"sha": "f" * 40, "repo": {"full_name": "fork/service"}},
+                    "base": {"repo": {"full_name": REPO}},
+                }
+            }
+        )
+    )
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    github_env.fail_next(
+        "GET", "/issues/3/comments$", 403, body={"message": "Resource not accessible by integration"}
+    )
+    body = tmp_path / "b.md"
+    body.write_text("x")
+    assert main(["github", "comment", "--body-file", str(body)]) == 0
+    assert "::warning::cannot comment on #3 from a fork" in capsys.readouterr().out
+    github_env.fail_next("GET", "/issues/3/comments$", 404, body={"message": "Not Found"})
+    assert main(["github", "comment", "--body-file", str(body)]) == 1  # other errors still fail
+
+
+def test_pagination_never_follows_a_link_off_the_api(client, api):
+    api.add_comment(REPO, 4, "a")
+    api.fail_next(
+        "GET", "/issues/4/comments$", 200, body=[], headers={"link": '<https://evil.example/x>; rel="next"'}
+    )
+    with pytest.raises(GitHubError, match="next page outside"):
+        list(client.paginate(client.repo_path("/issues/4/comments")))
