@@ -160,7 +160,8 @@ class Transport:
             raise StateError(
                 f"{self.host.name}: {self.python} is needed there to keep the state at {self.path}"
             )
-        detail = " ".join((result.stderr or result.stdout).split())[-300:] or f"exit {result.returncode}"
+        detail = " ".join(secrets.redact(result.stderr or result.stdout).split())[-300:]
+        detail = detail or f"exit {result.returncode}"
         raise StateError(f"state store at {self.where} did not answer: {detail}")
 
     def _error(self, error: dict) -> Exception:
@@ -176,7 +177,7 @@ class Transport:
             return LockHeldError(
                 f"{env} is locked by {holder.describe()} ({liveness})",
                 holder,
-                hint=f"wait with --wait SECONDS, or if that run is gone: "
+                hint=f"wait for it with --wait, or if that run is gone: "
                 f"cicd unlock --env {env} --force --reason TEXT",
             )
         if kind == "not_owner" and holder is not None:
