@@ -141,5 +141,8 @@ def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[
     with proc.stdout:
         for raw in iter(lambda: proc.stdout.readline(MAX_LINE_BYTES), b""):  # type: ignore[union-attr]
             line = secrets.redact(raw.decode("utf-8", "replace"))
-            log.write(line if line.endswith("\n") else line + "\n")
+            try:
+                log.write(line if line.endswith("\n") else line + "\n")
+            except ValueError:  # the job already ended and closed its log (output held by a detached process)
+                return
             on_line(line.rstrip("\n"))

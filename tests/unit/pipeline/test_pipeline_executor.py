@@ -267,3 +267,23 @@ def test_result_follows_the_build_result_contract(tmp_path: Path) -> None:
         ("bad", "failed", 4, "exit code 4; continue_on_fail: the pipeline went on"),
         ("never", "skipped", None, "branch 'x' does not match main"),
     ]
+
+
+def test_a_detached_process_holding_the_output_does_not_hang_the_job(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    pidfile = tmp_path / "detached.pid"
+    command = f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 30' & sleep 0.2; echo done"
+    try:
+        result, display = run(pipeline(stage("s", job("detach", command))), tmp_path)
+        step = steps_by_name(result)["detach"]
+        assert step.status == "success"
+        assert result.duration_seconds < 5
+        assert display.lines["detach"] == ["done"]
+        assert (
+            "output still held open by a process outside the job's group" in Path(step.logs_url).read_text()
+        )
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
