@@ -83,10 +83,14 @@ def prune_plan(tx: Tx, keep: int, protect=()) -> list[str]:
     version, nor any in `protect` (e.g. the warm color's)."""
     if int(keep) < 1:
         raise BadRequest("keep at least one release")
-    listed = listing(tx)
+    return select_prunable(listing(tx), int(keep), protect)
+
+
+def select_prunable(listed: list[dict], keep: int, protect=()) -> list[str]:
+    """The pure rule behind prune_plan, over a newest-first listing."""
     guarded = {r["version"] for r in listed if r["live"] or r["previous"] or r["last_known_good"]}
     guarded.update(version for version in protect if version)
-    return [r["version"] for r in listed[int(keep) :] if r["version"] not in guarded]
+    return [r["version"] for r in listed[keep:] if r["version"] not in guarded]
 
 
 def forget(tx: Tx, version: str, actor=None, run_id=None, reason=None) -> bool:
