@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -100,3 +101,29 @@ def test_concurrent_appends_keep_one_unbroken_chain(db: str) -> None:
 
     report = open_state("staging", db).verify_audit()
     assert (report.ok, report.entries) == (True, 150)
+
+
+def test_a_writer_killed_mid_transaction_leaves_nothing_half_written(db: str) -> None:
+    store = open_state("staging", db)
+    store.append_audit({"action": "note", "reason": "before"})
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO ledger (seq, body, prev_hash, hash) VALUES (2, '{}', 'x', 'y')")
+            db.execute("DELETE FROM meta")
+            print("in", flush=True)
+            time.sleep(60)
+        """), db],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout.readline().strip() == "in"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=10)
+
+    started = time.monotonic()
+    store.append_audit({"action": "note", "reason": "after"})
+    assert time.monotonic() - started < 5  # the dead writer's database lock went with it
+    report = store.verify_audit()
+    assert (report.ok, report.entries) == (True, 2)
