@@ -1,7 +1,8 @@
 """Deployment state of an environment: lock, history, current state, releases, hash-chained ledger.
 
     from cicd.state import open_state, LockOwner
-    state = open_state("staging", ".cicd/state/{environment}.db", host)   # host None / LocalHost / SSHHost
+    state = open_state("staging", ".cicd/state/{environment}.db", host, actor="alice")  # host: None,
+                                                                       # a LocalHost or an SSHHost
     with state.locked(LockOwner.current(), ttl_seconds=30, reason="deploy 1.2.0") as held:
         deployment_id = state.start_deployment("1.2.0", previous_version="1.1.0", strategy="blue_green")
         ...; held.check()                       # LockLostError if the lock was forced away meanwhile
@@ -11,8 +12,11 @@
         state.mark_known_good("1.2.0")
 
 One SQLite database per environment (WAL, busy timeout, writes in BEGIN IMMEDIATE). For a remote
-target the database lives on the primary host and every call runs store.py there through `python3 -`,
-so local and remote share one code path and one API. StateStore (api.py):
+target the database lives on the primary host and every call runs the store package (store/, stdlib
+only) there through `python3 -`, so local and remote share one code path and one API. Expected
+failures are cicd.errors: LockHeldError / LockLostError (ConcurrencyError), StateError, HostError.
+`actor` (default $GITHUB_ACTOR, else the OS user) names every record that does not name its own;
+run ids default to $GITHUB_RUN_ID. StateStore (api.py):
 
 - lock: acquire_lock(owner, ttl_seconds, reason, wait_seconds=0, purpose="deploy") -> Lock, raising
   LockHeldError (a ConcurrencyError naming holder, since when, run id, reason, and how to release);
