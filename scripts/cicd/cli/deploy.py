@@ -18,26 +18,32 @@ from cicd import gha
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, metavar="NAME",
-                        help="environment (config/environments/NAME.yml)")
-    parser.add_argument("--config-dir", default="config", type=Path,
-                        help="config directory (default: config)")
+    parser.add_argument(
+        "--env", required=True, metavar="NAME", help="environment (config/environments/NAME.yml)"
+    )
+    parser.add_argument(
+        "--config-dir", default="config", type=Path, help="config directory (default: config)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     deploy = subparsers.add_parser("deploy", help="deploy a version (blue-green by default)")
     _common(deploy)
     deploy.add_argument("--version", required=True, dest="release", metavar="VERSION")
-    deploy.add_argument("--artifact", metavar="PATH_OR_IMAGE",
-                        help="directory or .tar.gz (process runtime), image reference (docker)")
+    deploy.add_argument(
+        "--artifact",
+        metavar="PATH_OR_IMAGE",
+        help="directory or .tar.gz (process runtime), image reference (docker)",
+    )
     deploy.add_argument("--strategy", choices=("blue_green", "canary", "recreate", "rolling"))
     deploy.add_argument("--reason", help="why (stored in the history and the ledger)")
     deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
     deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
     deploy.set_defaults(handler=run_deploy)
 
-    rollback = subparsers.add_parser("rollback",
-                                     help="back to the warm previous color, or to a retained version")
+    rollback = subparsers.add_parser(
+        "rollback", help="back to the warm previous color, or to a retained version"
+    )
     _common(rollback)
     rollback.add_argument("--to", metavar="VERSION", help="a retained version (default: the previous one)")
     rollback.add_argument("--reason", help="why (stored in the history and the ledger)")
@@ -112,8 +118,9 @@ def run_deploy(args: argparse.Namespace) -> int:
         artifact = str(Path(artifact).resolve())
     request = DeployRequest(args.release, actor(), artifact, args.strategy, args.reason, args.wait)
     try:
-        outcome = deploy(target, _record(target, env, dry_run=args.dry_run), request, Reporter(),
-                         dry_run=args.dry_run)
+        outcome = deploy(
+            target, _record(target, env, dry_run=args.dry_run), request, Reporter(), dry_run=args.dry_run
+        )
     except CicdError:
         from cicd.deploy.orchestrator import inspect
 
@@ -127,15 +134,23 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from cicd.deploy.orchestrator import check_reason, check_version, rollback
+    from cicd.deploy.orchestrator import check_reason, check_version
     from cicd.deploy.report import Reporter
+    from cicd.deploy.rollback import rollback
 
     if args.to:
         check_version(args.to)
     check_reason(args.reason)
     env, target = _target(args)
-    outcome = rollback(target, _record(target, env), to=args.to, reason=args.reason, actor=actor(),
-                       out=Reporter(), wait=args.wait)
+    outcome = rollback(
+        target,
+        _record(target, env),
+        to=args.to,
+        reason=args.reason,
+        actor=actor(),
+        out=Reporter(),
+        wait=args.wait,
+    )
     _publish(outcome, target)
     return 0
 

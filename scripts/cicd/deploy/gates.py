@@ -6,6 +6,7 @@ which host to probe from, which access log to read) and returns one GateResult t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from cicd.deploy.runtimes.base import Color, Slot
 
 if TYPE_CHECKING:
     from cicd.deploy.target import Target
+
+BASELINE_LOOKBACK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ def probe_health(host: Host, slot: Slot, settings: DeploySettings) -> bool:
 def run_smoke(host: Host, preview_listen: str, settings: DeploySettings) -> GateResult:
     from cicd.checks.smoke import run_smoke as check_smoke
 
-    report = check_smoke(f"http://{preview_listen}", settings.smoke, settings.health.host_header,
-                         prober=prober_for(host))
+    report = check_smoke(
+        f"http://{preview_listen}", settings.smoke, settings.health.host_header, prober=prober_for(host)
+    )
     return GateResult(report.ok, report.reason, {}, report)
 
 
@@ -89,22 +93,32 @@ def measure_baseline(target: Target, color: Color) -> GateResult:
     per_host = {}
     for host in target.hosts:
         log = log_source(host, target.router.access_log_path(host))
+        traffic = target.router.read(host)
+        # Only requests since this color went live: an earlier version on the same port is not the baseline.
+        since = traffic.live_since if traffic and traffic.live_since else 0.0
+        lookback = max(0.5, min(BASELINE_LOOKBACK_SECONDS, time.time() - since))
         per_host[host.name] = check_baseline(
-            _live_url(target), settings.verification, settings.health, log=log,
-            upstreams={target.slot(color).upstream}, prober=prober_for(host),
+            _live_url(target),
+            settings.verification,
+            settings.health,
+            log=log,
+            upstreams={target.slot(color).upstream},
+            prober=prober_for(host),
+            lookback_seconds=lookback,
         )
     first = per_host[target.primary.name]
     stats = first.stats
-    figures = {k: v for k, v in (("requests", stats.requests), ("error_rate", stats.error_rate),
-                                 ("p95_ms", stats.p95_ms)) if v is not None}
+    figures = {
+        k: v
+        for k, v in (("requests", stats.requests), ("error_rate", stats.error_rate), ("p95_ms", stats.p95_ms))
+        if v is not None
+    }
     summary = f"{color}: {stats.describe()} ({first.source})"
     return GateResult(True, summary, figures, per_host)
 
 
 def verify(target: Target, color: Color, window_seconds: float, baseline: GateResult | None) -> GateResult:
     """Watch every host's live traffic on `color` for the window; stop at the first breach."""
-    import time
-
     from cicd.checks.verify import VerificationRun
 
     settings = target.settings
@@ -113,9 +127,13 @@ def verify(target: Target, color: Color, window_seconds: float, baseline: GateRe
     for host in target.hosts:
         base = (baseline.detail or {}).get(host.name) if baseline else None
         runs[host.name] = VerificationRun(
-            _live_url(target), verification, settings.health,
+            _live_url(target),
+            verification,
+            settings.health,
             log=log_source(host, target.router.access_log_path(host)),
-            upstreams={target.slot(color).upstream}, baseline=base, prober=prober_for(host),
+            upstreams={target.slot(color).upstream},
+            baseline=base,
+            prober=prober_for(host),
         )
         runs[host.name].start()
     ticks = 0
@@ -129,12 +147,22 @@ def verify(target: Target, color: Color, window_seconds: float, baseline: GateRe
         if due >= window_seconds:
             break
     results = {name: run.finish() for name, run in runs.items()}
-    worst = next((r for r in results.values() if r.breached), None) or next(
-        (r for r in results.values() if not r.ok), None) or results[target.primary.name]
+    worst = (
+        next((r for r in results.values() if r.breached), None)
+        or next((r for r in results.values() if not r.ok), None)
+        or results[target.primary.name]
+    )
     live = worst.cumulative
-    figures = {k: v for k, v in (("verify_requests", live.requests), ("verify_error_rate", live.error_rate),
-                                 ("verify_p95_ms", live.p95_ms), ("detect_after_s", worst.detect_after_s))
-               if v is not None}
+    figures = {
+        k: v
+        for k, v in (
+            ("verify_requests", live.requests),
+            ("verify_error_rate", live.error_rate),
+            ("verify_p95_ms", live.p95_ms),
+            ("detect_after_s", worst.detect_after_s),
+        )
+        if v is not None
+    }
     hosts = f" on {len(results)} hosts" if len(results) > 1 else ""
     # "Successful: ..." and "Inconclusive: ..." read well; a breach reads "verification failed: <reason>".
     summary = f"{worst.reason}{hosts}" if worst.breached else f"{worst.phase.value}{hosts}: {worst.reason}"

@@ -21,10 +21,10 @@ from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
 from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Color, other_color
-from cicd.deploy.steps import MeasureBaseline, Step, Verify
+from cicd.deploy.steps import Step
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
-from cicd.errors import CicdError, RollbackError, UsageError
+from cicd.errors import CicdError, UsageError
 
 # Reasons are stored and shown, never run; still, refuse shell metacharacters and control characters so
 # no later tool that pastes them anywhere can be surprised.
@@ -147,8 +147,13 @@ def print_plan(out: Reporter, plan: list[Step]) -> None:
 
 
 def _finish(record: Record, outcome: Outcome, out: Reporter) -> Outcome:
-    record.finish(outcome.status, outcome.message, live_version=outcome.live_version,
-                  live_color=outcome.live_color, figures=outcome.figures)
+    record.finish(
+        outcome.status,
+        outcome.message,
+        live_version=outcome.live_version,
+        live_color=outcome.live_color,
+        figures=outcome.figures,
+    )
     mark = "ok" if outcome.status in ("succeeded", "noop") else "fail"
     out.phase(mark, outcome.kind, outcome.message, outcome.seconds)
     return outcome
@@ -165,36 +170,81 @@ def deploy(
     started = time.monotonic()
     if dry_run:
         live = inspect(target)
-        plan = build_plan(target.settings, strategy=strategy, version=request.version,
-                          artifact=request.artifact, live=live.color)
-        out.line(f"dry run: deploy {request.version} to {target.environment} ({strategy}); "
-                 f"live now: {live.version or 'nothing'} on {live.color or '-'}; nothing will be changed")
+        plan = build_plan(
+            target.settings,
+            strategy=strategy,
+            version=request.version,
+            artifact=request.artifact,
+            live=live.color,
+        )
+        out.line(
+            f"dry run: deploy {request.version} to {target.environment} ({strategy}); "
+            f"live now: {live.version or 'nothing'} on {live.color or '-'}; nothing will be changed"
+        )
         out.line(f"  lock {target.environment} (ttl {target.settings.lock_ttl_seconds:g}s, heartbeat)")
         print_plan(out, plan)
         out.line(f"  unlock {target.environment}")
-        return Outcome("noop", "deploy", request.version, live.version, live.color, live.version, 0.0,
-                       "dry run")
+        return Outcome(
+            "noop", "deploy", request.version, live.version, live.color, live.version, 0.0, "dry run"
+        )
     owner = f"{request.actor} deploy {request.version}"
-    with record.lock(owner=owner, reason=request.reason or f"deploy {request.version}",
-                     ttl=target.settings.lock_ttl_seconds, wait=request.wait):
+    with record.lock(
+        owner=owner,
+        reason=request.reason or f"deploy {request.version}",
+        ttl=target.settings.lock_ttl_seconds,
+        wait=request.wait,
+    ):
         converge(target, out)
         live = inspect(target)
-        out.line(f"deploy {request.version} to {target.environment} ({strategy}): live now "
-                 f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}")
+        out.line(
+            f"deploy {request.version} to {target.environment} ({strategy}): live now "
+            f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}"
+        )
         if live.version == request.version and live.color and _healthy(target, live.color):
             seconds = time.monotonic() - started
             message = f"{request.version} is already live on {live.color} and healthy; nothing to do"
-            return _finish(record, Outcome("noop", "deploy", request.version, live.version, live.color,
-                                           live.version, seconds, message), out)
-        plan = build_plan(target.settings, strategy=strategy, version=request.version,
-                          artifact=request.artifact, live=live.color)
-        record.begin(kind="deploy", version=request.version, strategy=strategy, actor=request.actor,
-                     reason=request.reason, previous_version=live.version)
+            return _finish(
+                record,
+                Outcome(
+                    "noop",
+                    "deploy",
+                    request.version,
+                    live.version,
+                    live.color,
+                    live.version,
+                    seconds,
+                    message,
+                ),
+                out,
+            )
+        plan = build_plan(
+            target.settings,
+            strategy=strategy,
+            version=request.version,
+            artifact=request.artifact,
+            live=live.color,
+        )
+        record.begin(
+            kind="deploy",
+            version=request.version,
+            strategy=strategy,
+            actor=request.actor,
+            reason=request.reason,
+            previous_version=live.version,
+        )
         return _run(target, record, out, plan, "deploy", request.version, live, started)
 
 
-def _run(target: Target, record: Record, out: Reporter, plan: list[Step], kind: str, version: str,
-         live: Live, started: float) -> Outcome:
+def _run(
+    target: Target,
+    record: Record,
+    out: Reporter,
+    plan: list[Step],
+    kind: str,
+    version: str,
+    live: Live,
+    started: float,
+) -> Outcome:
     run = RunState(version, live.color, live.version)
     runner = Runner(target, record, out, run)
     try:
@@ -203,14 +253,36 @@ def _run(target: Target, record: Record, out: Reporter, plan: list[Step], kind: 
         _clean_up(target, run)
         status = "rolled_back" if run.rolled_back else "failed"
         now = inspect(target)
-        outcome = Outcome(status, kind, version, live.version, now.color, now.version,
-                          time.monotonic() - started, str(err), run.figures)
+        outcome = Outcome(
+            status,
+            kind,
+            version,
+            live.version,
+            now.color,
+            now.version,
+            time.monotonic() - started,
+            str(err),
+            run.figures,
+        )
         _finish(record, outcome, out)
         raise
     now = inspect(target)
     message = f"{version} live on {now.color}" + (f" (was {live.version})" if live.version else "")
-    return _finish(record, Outcome("succeeded", kind, version, live.version, now.color, now.version,
-                                   time.monotonic() - started, message, run.figures), out)
+    return _finish(
+        record,
+        Outcome(
+            "succeeded",
+            kind,
+            version,
+            live.version,
+            now.color,
+            now.version,
+            time.monotonic() - started,
+            message,
+            run.figures,
+        ),
+        out,
+    )
 
 
 def _clean_up(target: Target, run: RunState) -> None:
@@ -220,78 +292,3 @@ def _clean_up(target: Target, run: RunState) -> None:
         if color != live.color:
             for host in target.hosts:
                 target.runtime.stop(host, target.slot(color))
-
-
-def rollback(target: Target, record: Record, *, to: str | None, reason: str | None, actor: str,
-             out: Reporter, wait: bool = False) -> Outcome:
-    if to is not None:
-        check_version(to)
-    check_reason(reason)
-    started = time.monotonic()
-    with record.lock(owner=f"{actor} rollback", reason=reason or "rollback",
-                     ttl=target.settings.lock_ttl_seconds, wait=wait):
-        live = inspect(target)
-        if live.warm_color is None:  # not on the instant path: converging may stop expired warm slots
-            converge(target, out)
-            live = inspect(target)
-        wanted = to or live.warm_version or record.previous_good(live.version)
-        if wanted is None:
-            raise RollbackError(f"nothing to roll back to in {target.environment}: no warm color and no "
-                                "earlier successful release")
-        if wanted == live.version:
-            raise RollbackError(f"{wanted} is already live in {target.environment}")
-        warm = bool(live.warm_color and live.warm_version == wanted)
-        if not (warm and _warm_everywhere(target, live.warm_color, wanted)):  # type: ignore[arg-type]
-            warm = False
-            _check_retained(target, wanted)
-        record.begin(kind="rollback", version=wanted, strategy="rollback", actor=actor, reason=reason,
-                     previous_version=live.version)
-        if warm:
-            return _rollback_warm(target, record, out, live, started)
-        return _rollback_cold(target, record, out, live, wanted, started)
-
-
-def _warm_everywhere(target: Target, color: Color, version: str) -> bool:
-    for host in target.hosts:
-        status = target.runtime.status(host, target.slot(color))
-        if not (status.running and status.version == version):
-            return False
-    return _healthy(target, color)
-
-
-def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, started: float) -> Outcome:
-    assert live.warm_color is not None and live.color is not None
-    run = RunState(live.warm_version or "", live.color, live.version)
-    runner = Runner(target, record, out, run)
-    switch_started = time.monotonic()
-    runner.switch_all(Traffic.all_to(live.warm_color))
-    switch_ms = (time.monotonic() - switch_started) * 1000
-    out.phase("ok", "switch", f"all traffic back to warm {live.warm_color} ({live.warm_version})",
-              switch_ms / 1000)
-    record.phase("switch", "succeeded", switch_ms / 1000, f"to warm {live.warm_color}")
-    for host in target.hosts:  # the rolled-back version stays warm: a mistaken rollback is undone instantly
-        target.write_warm(host, live.color, live.version, target.settings.warm_seconds)
-    record.warm(live.color, live.version, time.time() + target.settings.warm_seconds)
-    seconds = time.monotonic() - started
-    message = f"rolled back to {live.warm_version} on warm {live.warm_color} (was {live.version})"
-    return _finish(record, Outcome("succeeded", "rollback", live.warm_version or "", live.version,
-                                   live.warm_color, live.warm_version, seconds, message,
-                                   {"switch_ms": round(switch_ms, 1)}), out)
-
-
-def _check_retained(target: Target, wanted: str) -> None:
-    for host in target.hosts:
-        kept = target.runtime.releases(host)
-        if wanted not in kept:
-            raise RollbackError(
-                f"{wanted} is not retained on {host.name} (kept: {', '.join(kept) or 'none'}); deploy it "
-                f"with `cicd deploy --env {target.environment} --version {wanted} --artifact PATH`"
-            )
-
-
-def _rollback_cold(target: Target, record: Record, out: Reporter, live: Live, wanted: str,
-                   started: float) -> Outcome:
-    out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
-    plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
-    plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]
-    return _run(target, record, out, plan, "rollback", wanted, live, started)

@@ -20,15 +20,24 @@ class Record:
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> AbstractContextManager[Any]:
         return nullcontext()
 
-    def begin(self, *, kind: str, version: str, strategy: str, actor: str, reason: str | None,
-              previous_version: str | None) -> None:
+    def begin(
+        self,
+        *,
+        kind: str,
+        version: str,
+        strategy: str,
+        actor: str,
+        reason: str | None,
+        previous_version: str | None,
+    ) -> None:
         pass
 
     def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
         pass
 
-    def finish(self, status: str, detail: str, *, live_version: str | None, live_color: str | None,
-               figures: dict) -> None:
+    def finish(
+        self, status: str, detail: str, *, live_version: str | None, live_color: str | None, figures: dict
+    ) -> None:
         pass
 
     def check(self) -> None:
@@ -79,8 +88,12 @@ class StateRecord(Record):
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> Iterator[Any]:
         from cicd.state import LockOwner
 
-        with self.state.locked(LockOwner.current(self.actor), ttl_seconds=ttl, reason=reason,
-                               wait_seconds=WAIT_FOR_LOCK_SECONDS if wait else 0) as held:
+        with self.state.locked(
+            LockOwner.current(self.actor),
+            ttl_seconds=ttl,
+            reason=reason,
+            wait_seconds=WAIT_FOR_LOCK_SECONDS if wait else 0,
+        ) as held:
             self.held = held
             try:
                 yield held
@@ -91,34 +104,54 @@ class StateRecord(Record):
         if self.held is not None:
             self.held.check()
 
-    def begin(self, *, kind: str, version: str, strategy: str, actor: str, reason: str | None,
-              previous_version: str | None) -> None:
+    def begin(
+        self,
+        *,
+        kind: str,
+        version: str,
+        strategy: str,
+        actor: str,
+        reason: str | None,
+        previous_version: str | None,
+    ) -> None:
         self.phases = []
         self.deployment_id = self.state.start_deployment(
-            version, kind=kind, actor=actor, reason=reason, previous_version=previous_version,
+            version,
+            kind=kind,
+            actor=actor,
+            reason=reason,
+            previous_version=previous_version,
             strategy=strategy,
         )
 
     def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
         self.phases.append({"name": name, "status": status, "seconds": round(seconds, 3), "detail": detail})
 
-    def finish(self, status: str, detail: str, *, live_version: str | None, live_color: str | None,
-               figures: dict) -> None:
+    def finish(
+        self, status: str, detail: str, *, live_version: str | None, live_color: str | None, figures: dict
+    ) -> None:
         if self.deployment_id is None:
             return  # nothing was started (a no-op re-run)
         if live_version and live_version != self.state.current().current_version:
-            self.state.set_current(live_version, color=live_color, deployed_by=self.actor,
-                                   deployment_id=self.deployment_id)
+            self.state.set_current(
+                live_version, color=live_color, deployed_by=self.actor, deployment_id=self.deployment_id
+            )
         error = None if status == "succeeded" else detail
         self.state.finish_deployment(self.deployment_id, status, phases=self.phases, error=error)
         if figures:
-            self.state.append_audit({"action": "deploy.figures", "outcome": status,
-                                     "details": {k: v for k, v in figures.items() if v is not None}})
+            self.state.append_audit(
+                {
+                    "action": "deploy.figures",
+                    "outcome": status,
+                    "details": {k: v for k, v in figures.items() if v is not None},
+                }
+            )
         self.deployment_id = None
 
     def warm(self, color: str, version: str | None, until: float) -> None:
-        self.state.append_audit({"action": "warm.keep", "version": version,
-                                 "details": {"color": color, "until": until}})
+        self.state.append_audit(
+            {"action": "warm.keep", "version": version, "details": {"color": color, "until": until}}
+        )
 
     def release(self, version: str, artifact: str | None) -> None:
         self.state.record_release(version, artifact)

@@ -37,10 +37,18 @@ def _host_health(target: Target, color) -> list[dict[str, Any]]:
     settings = target.settings
     for host in target.hosts:
         slot_ok = color is not None and gates.probe_health(host, target.slot(color), settings)
-        router = gates.prober_for(host)(f"http://{settings.router.listen}{settings.health.path}",
-                                        host_header=settings.health.host_header, timeout=2.0)
-        rows.append({"host": host.name, "slot_healthy": bool(slot_ok),
-                     "router_healthy": router.status == settings.health.expected_status})
+        router = gates.prober_for(host)(
+            f"http://{settings.router.listen}{settings.health.path}",
+            host_header=settings.health.host_header,
+            timeout=2.0,
+        )
+        rows.append(
+            {
+                "host": host.name,
+                "slot_healthy": bool(slot_ok),
+                "router_healthy": router.status == settings.health.expected_status,
+            }
+        )
     return rows
 
 
@@ -73,17 +81,22 @@ def environment_status(target: Target, record: Record) -> dict[str, Any]:
 
 def render_status(state: dict[str, Any]) -> str:
     lines = [f"{state['environment']}: {state['health']}"]
-    lines.append(f"  live      {state['current_version'] or '-'} on {state['live_color'] or '-'} "
-                 f"({state['traffic']})")
+    lines.append(
+        f"  live      {state['current_version'] or '-'} on {state['live_color'] or '-'} ({state['traffic']})"
+    )
     if state["warm_color"]:
-        lines.append(f"  warm      {state['warm_version']} on {state['warm_color']} "
-                     f"until {state['warm_until']} (instant rollback: cicd rollback)")
+        lines.append(
+            f"  warm      {state['warm_version']} on {state['warm_color']} "
+            f"until {state['warm_until']} (instant rollback: cicd rollback)"
+        )
     lines.append(f"  previous  {state['previous_version'] or '-'}")
     if state["deployed_at"]:
         lines.append(f"  deployed  {state['deployed_at']} by {state['deployed_by']}")
     lock = f"yes, by {state['lock_holder']}" if state["locked"] else "no"
     lines.append(f"  locked    {lock}")
     for row in state["hosts"]:
-        lines.append(f"  host {row['host']}: slot {'ok' if row['slot_healthy'] else 'DOWN'}, "
-                     f"router {'ok' if row['router_healthy'] else 'DOWN'}")
+        lines.append(
+            f"  host {row['host']}: slot {'ok' if row['slot_healthy'] else 'DOWN'}, "
+            f"router {'ok' if row['router_healthy'] else 'DOWN'}"
+        )
     return "\n".join(lines) + "\n"

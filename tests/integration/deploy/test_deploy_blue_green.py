@@ -59,7 +59,12 @@ def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(projec
     elapsed = time.monotonic() - started
     assert warm.returncode == 0, warm.stderr
     assert live_version(project, "staging") == "1.0.0"
-    assert elapsed < 2.0 and "warm" in warm.stdout
+    assert "warm" in warm.stdout
+    # The switch itself (printed with its timing) is well under a second; the whole command also pays
+    # Python's start-up, which a loaded CI machine stretches: bench/zero_downtime.py measures it.
+    switch_line = next(line for line in warm.stdout.splitlines() if " switch " in line)
+    assert float(switch_line.rsplit("(", 1)[1].rstrip("s)")) < 1.0, switch_line
+    assert elapsed < 10
     assert " start " not in warm.stdout  # nothing restarted
 
     # 1.1.0 is warm now; ask for 1.0.0's predecessor... there is none: 1.2.0 then cold back to 1.1.0

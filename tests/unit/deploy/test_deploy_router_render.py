@@ -62,3 +62,10 @@ def test_nginx_error_is_one_line_without_timestamp():
     )
     line = _nginx_error(stderr.replace("nginx: [emerg] 2026", "nginx: 2026"))
     assert line.startswith("[emerg] host not found") and "\n" not in line
+
+
+def test_live_since_is_part_of_the_marker():
+    traffic = Traffic(100, 0, "green", "g3", live_since=1763800000.25)
+    text = router().render(traffic, SLOTS, prefix="/p")
+    assert "live_since=1763800000.250" in text
+    assert parse_traffic(text) == traffic

@@ -31,7 +31,7 @@ DEFAULT_LOG_FORMAT = (
 )
 MARKER = re.compile(
     r"^# cicd-traffic: blue=(?P<blue>\d+) green=(?P<green>\d+) preview=(?P<preview>blue|green)"
-    r" generation=(?P<generation>[A-Za-z0-9-]+)$",
+    r" generation=(?P<generation>[A-Za-z0-9-]+)(?: live_since=(?P<since>[0-9.]+))?$",
     re.MULTILINE,
 )
 GENERATION_PATH = "/__cicd/generation"
@@ -48,6 +48,9 @@ class Traffic:
     green: int
     preview: Color
     generation: str = ""
+    # When the current split went live (epoch seconds): a baseline must not count an earlier version
+    # that served on the same port.
+    live_since: float = 0.0
 
     @classmethod
     def all_to(cls, color: Color) -> Traffic:
@@ -76,14 +79,18 @@ def parse_traffic(config_text: str) -> Traffic | None:
     if not match:
         return None
     return Traffic(
-        int(match["blue"]), int(match["green"]), match["preview"], match["generation"]  # type: ignore[arg-type]
+        int(match["blue"]),
+        int(match["green"]),
+        match["preview"],
+        match["generation"],  # type: ignore[arg-type]
+        float(match["since"] or 0.0),
     )
 
 
 def marker_line(traffic: Traffic) -> str:
     return (
         f"# cicd-traffic: blue={traffic.blue} green={traffic.green} preview={traffic.preview}"
-        f" generation={traffic.generation}"
+        f" generation={traffic.generation} live_since={traffic.live_since:.3f}"
     )
 
 
@@ -209,7 +216,14 @@ http {{
     def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:
         """Make `traffic` live on the host; returns it with its generation. Raises DeploymentError and
         leaves the running config untouched when the new one fails `nginx -t`."""
-        traffic = replace(traffic, generation=f"{int(time.time() * 1000):x}-{secrets.token_hex(3)}")
+        now = time.time()
+        before = self.read(host)
+        same_split = before is not None and (before.blue, before.green) == (traffic.blue, traffic.green)
+        traffic = replace(
+            traffic,
+            generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
+            live_since=before.live_since if same_split and before else now,
+        )
         prefix = self.prefix(host)
         conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
         host.run(["mkdir", "-p", f"{prefix}/logs", f"{prefix}/temp"])

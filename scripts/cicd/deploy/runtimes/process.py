@@ -103,8 +103,18 @@ class ProcessRuntimeImpl:
     def releases(self, host: Host) -> list[str]:
         root = self._dir(host, self.settings.releases_dir)
         result = host.run(
-            ["find", root, "-mindepth", "2", "-maxdepth", "2", "-name", ".cicd-release",
-             "-printf", "%T@ %h\n"],
+            [
+                "find",
+                root,
+                "-mindepth",
+                "2",
+                "-maxdepth",
+                "2",
+                "-name",
+                ".cicd-release",
+                "-printf",
+                "%T@ %h\n",
+            ],
             check=False,
         )
         found = []

@@ -1,0 +1,142 @@
+"""`cicd rollback`: back to the warm previous color without restarting anything, or to a retained
+version through the full gate, or a RollbackError saying why neither is possible.
+
+Warm: the idle color still runs the wanted version (within warm_seconds of the deploy that replaced
+it). One health probe, one fleet-atomic switch; the version rolled away from stays warm in turn, so a
+mistaken rollback is undone the same way. Cold: the wanted version is started in the idle color and
+goes through health and smoke before the switch (blue-green without baseline and verification).
+"""
+
+from __future__ import annotations
+
+import time
+
+from cicd.deploy.orchestrator import (
+    Live,
+    Outcome,
+    _finish,
+    _healthy,
+    _run,
+    check_reason,
+    check_version,
+    converge,
+    inspect,
+)
+from cicd.deploy.record import Record
+from cicd.deploy.report import Reporter
+from cicd.deploy.routers.nginx import Traffic
+from cicd.deploy.runner import Runner, RunState
+from cicd.deploy.runtimes.base import Color
+from cicd.deploy.steps import MeasureBaseline, Verify
+from cicd.deploy.strategies import build_plan
+from cicd.deploy.target import Target
+from cicd.errors import RollbackError
+
+
+def rollback(
+    target: Target,
+    record: Record,
+    *,
+    to: str | None,
+    reason: str | None,
+    actor: str,
+    out: Reporter,
+    wait: bool = False,
+) -> Outcome:
+    if to is not None:
+        check_version(to)
+    check_reason(reason)
+    started = time.monotonic()
+    with record.lock(
+        owner=f"{actor} rollback",
+        reason=reason or "rollback",
+        ttl=target.settings.lock_ttl_seconds,
+        wait=wait,
+    ):
+        live = inspect(target)
+        if live.warm_color is None:  # not on the instant path: converging may stop expired warm slots
+            converge(target, out)
+            live = inspect(target)
+        wanted = to or live.warm_version or record.previous_good(live.version)
+        if wanted is None:
+            raise RollbackError(
+                f"nothing to roll back to in {target.environment}: no warm color and no "
+                "earlier successful release"
+            )
+        if wanted == live.version:
+            raise RollbackError(f"{wanted} is already live in {target.environment}")
+        warm = bool(live.warm_color and live.warm_version == wanted)
+        if not (warm and _warm_everywhere(target, live.warm_color, wanted)):  # type: ignore[arg-type]
+            warm = False
+            _check_retained(target, wanted)
+        record.begin(
+            kind="rollback",
+            version=wanted,
+            strategy="rollback",
+            actor=actor,
+            reason=reason,
+            previous_version=live.version,
+        )
+        if warm:
+            return _rollback_warm(target, record, out, live, started)
+        return _rollback_cold(target, record, out, live, wanted, started)
+
+
+def _warm_everywhere(target: Target, color: Color, version: str) -> bool:
+    for host in target.hosts:
+        status = target.runtime.status(host, target.slot(color))
+        if not (status.running and status.version == version):
+            return False
+    return _healthy(target, color)
+
+
+def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, started: float) -> Outcome:
+    assert live.warm_color is not None and live.color is not None
+    run = RunState(live.warm_version or "", live.color, live.version)
+    runner = Runner(target, record, out, run)
+    switch_started = time.monotonic()
+    runner.switch_all(Traffic.all_to(live.warm_color))
+    switch_ms = (time.monotonic() - switch_started) * 1000
+    out.phase(
+        "ok", "switch", f"all traffic back to warm {live.warm_color} ({live.warm_version})", switch_ms / 1000
+    )
+    record.phase("switch", "succeeded", switch_ms / 1000, f"to warm {live.warm_color}")
+    for host in target.hosts:  # the rolled-back version stays warm: a mistaken rollback is undone instantly
+        target.write_warm(host, live.color, live.version, target.settings.warm_seconds)
+    record.warm(live.color, live.version, time.time() + target.settings.warm_seconds)
+    seconds = time.monotonic() - started
+    message = f"rolled back to {live.warm_version} on warm {live.warm_color} (was {live.version})"
+    return _finish(
+        record,
+        Outcome(
+            "succeeded",
+            "rollback",
+            live.warm_version or "",
+            live.version,
+            live.warm_color,
+            live.warm_version,
+            seconds,
+            message,
+            {"switch_ms": round(switch_ms, 1)},
+        ),
+        out,
+    )
+
+
+def _check_retained(target: Target, wanted: str) -> None:
+    for host in target.hosts:
+        kept = target.runtime.releases(host)
+        if wanted not in kept:
+            raise RollbackError(
+                f"{wanted} is not retained on {host.name} (kept: {', '.join(kept) or 'none'}); deploy it "
+                f"with `cicd deploy --env {target.environment} --version {wanted} --artifact PATH`"
+            )
+
+
+def _rollback_cold(
+    target: Target, record: Record, out: Reporter, live: Live, wanted: str, started: float
+) -> Outcome:
+    out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
+    plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
+    plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]
+    return _run(target, record, out, plan, "rollback", wanted, live, started)
