@@ -264,7 +264,7 @@ deploy:
   verification:
     window_seconds: 3
     interval_seconds: 0.2
-    probe_path: "/api/quote?sku=widget&quantity=2"
+    probe_path: "/api/quote?sku=widget&quantity=3"
     min_samples: 5
     max_probe_failures: 2
   warm_seconds: 600

@@ -2,7 +2,7 @@
 processes behind nginx on loopback, deployed by `cicd deploy` from the workflows):
 
 - a push to main runs CI, then cd-staging builds the image once and deploys it through deploy.yml;
-- a second push deploys the next version blue-green;
+- cd-staging dispatched by hand deploys the next version blue-green;
 - a workflow_dispatch of rollback.yml restores the previous version and reports before/after;
 - a workflow_dispatch of cd-production.yml promotes what staging runs (its recorded digest, no build);
 - a push of a version with a bug the unit tests miss passes CI, is deployed, fails verification
@@ -15,8 +15,8 @@ from .conftest import commit, git, live_version, push_event, stop_environment, w
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
-# A "refactor" that breaks quotes below three items: no unit test prices one or two widgets.
-BUG = ('    return Decimal("0")\n', '    return Decimal(0) / Decimal(quantity - 2)\n')
+# A "refactor" that breaks quotes of exactly three items: no unit or integration test prices three.
+BUG = ('    return Decimal("0")\n', '    return Decimal(0) / Decimal(quantity - 3)\n')
 
 
 def bump(repo, version, message, *, bug=False):
@@ -59,7 +59,8 @@ def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, 
     assert live_version(staging) == first
 
     second = bump(act.repo, "1.1.0", "feat: second release")
-    run = act.run("push", "ci.yml", push_event(act.repo))
+    run = act.run("workflow_dispatch", "cd-staging.yml",
+                  {"ref": "refs/heads/main", "repository": {"full_name": "acme/sample"}})
     assert run.returncode == 0, run.output[-8000:]
     assert live_version(staging) == second
     assert latest_deployment(github_api, "staging") == (second, "success")
