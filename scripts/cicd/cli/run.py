@@ -118,7 +118,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from cicd.pipeline.executor import PipelineRun, RunOptions, cancel_on_signals
     from cicd.pipeline.progress import choose_display
     from cicd.pipeline.render import job_table, summary_markdown
-    from cicd.pipeline.result import write_json
+    from cicd.pipeline.result import job_durations, latest_result, write_json
 
     context = load_pipeline(args.config_dir, args.file)
     variables = {**context.variables, **parse_vars(args.var)}
@@ -136,12 +136,15 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if missing:
         print(f"warning: secrets not set, jobs will not see them: {', '.join(missing)}", file=sys.stderr)
     env = {**variables, **secrets.resolve(context.secrets)}
+    previous = latest_result(args.runs_dir, context.name)
+    priority = plan.job_priorities(stages, job_durations(previous) if previous else {})
     options = RunOptions(
         runs_dir=args.runs_dir,
         workdir=args.workdir,
         max_parallel=args.max_parallel,
         env=env,
         condition_skips=skips,
+        priority=priority,
     )
     jobs = sum(len(stage.jobs) for stage in stages)
     display = choose_display(gha.in_actions())

@@ -34,6 +34,7 @@ class RunOptions:
     max_parallel: int = field(default_factory=lambda: os.cpu_count() or 1)
     env: Mapping[str, str] = field(default_factory=dict)  # variables and secrets, on top of os.environ
     condition_skips: Mapping[str, str] = field(default_factory=dict)  # stage -> why its `when` fails
+    priority: Mapping[str, float] = field(default_factory=dict)  # job -> remaining critical path (s)
     backoff_base: float = 0.25  # seconds before the first retry; doubles each time
     backoff_cap: float = 8.0
 
@@ -69,7 +70,7 @@ class PipelineRun:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         started_at, start = utc_now(), time.monotonic()
         deadline = start + self.context.timeout_seconds
-        scheduler = Scheduler(self.stages, self.options.condition_skips)
+        scheduler = Scheduler(self.stages, self.options.condition_skips, self.options.priority)
         steps: dict[str, StepResult] = {}
         artifacts: list[str] = []
         running = 0

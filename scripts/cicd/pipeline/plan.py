@@ -143,3 +143,17 @@ def render_dry_run(name: str, order: list[tuple[JobSpec, str | None]]) -> str:
         else:
             lines.append(f"  {number:>2}. {job.stage}/{job.name}  skipped: {reason}")
     return "\n".join(lines)
+
+
+def job_priorities(stages: Sequence[StageSpec], durations: Mapping[str, float]) -> dict[str, float]:
+    """Each job's estimated seconds plus the heaviest chain of stages after its own: the work that still
+    depends on starting it. Jobs without a measured duration count at their timeout."""
+    names = {stage.name for stage in stages}
+    graph = StageGraph.of((s.name, [d for d in s.dependencies if d in names]) for s in stages)
+    estimate = {job.name: durations.get(job.name, float(job.timeout)) for s in stages for job in s.jobs}
+    weight = {s.name: max(estimate[job.name] for job in s.jobs) for s in stages}
+    dependents = graph.dependents()
+    after: dict[str, float] = {}
+    for name in reversed(graph.topological_order()):
+        after[name] = max((weight[child] + after[child] for child in dependents[name]), default=0.0)
+    return {job.name: estimate[job.name] + after[s.name] for s in stages for job in s.jobs}

@@ -7,6 +7,8 @@ failed or was skipped is itself skipped, with the reason, and so on down the gra
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -19,7 +21,17 @@ STAGE_SUCCESS, STAGE_FAILED, STAGE_SKIPPED = "success", "failed", "skipped"
 class Scheduler:
     """Tracks stages and jobs; the executor asks for ready jobs and reports finished ones."""
 
-    def __init__(self, stages: Sequence[StageSpec], condition_skips: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        stages: Sequence[StageSpec],
+        condition_skips: Mapping[str, str] | None = None,
+        priority: Mapping[str, float] | None = None,
+    ):
+        # Among ready jobs the higher priority starts first (the executor passes the remaining critical
+        # path of each job), so a bounded --max-parallel spends its slots on the chain that decides the
+        # wall time. Equal priorities keep the order in which jobs became ready.
+        self._priority = dict(priority or {})
+        self._sequence = itertools.count()
         self._stages = {stage.name: stage for stage in stages}
         # Dependencies outside the selection (--stage/--job) count as satisfied: not part of this run.
         self._deps = {
@@ -33,7 +45,7 @@ class Scheduler:
         self._jobs_left = {name: len(stage.jobs) for name, stage in self._stages.items()}
         self._failed_stages: set[str] = set()
         self.stage_status: dict[str, str] = {}
-        self._ready: deque[JobSpec] = deque()
+        self._ready: list[tuple[float, int, JobSpec]] = []  # a heap
         self._new_skips: list[tuple[JobSpec, str]] = []
         self._abandoned = False
         self._open([name for name in self._stages if self._waiting[name] == 0])
@@ -47,11 +59,15 @@ class Scheduler:
         return bool(self._ready)
 
     def take_ready(self, limit: int) -> list[JobSpec]:
-        """Up to `limit` jobs that may start now, in the order they became ready."""
+        """Up to `limit` jobs that may start now: highest priority first, then in order of readiness."""
         taken: list[JobSpec] = []
         while self._ready and len(taken) < limit:
-            taken.append(self._ready.popleft())
+            taken.append(heapq.heappop(self._ready)[2])
         return taken
+
+    def _push(self, jobs: Sequence[JobSpec]) -> None:
+        for job in jobs:
+            heapq.heappush(self._ready, (-self._priority.get(job.name, 0.0), next(self._sequence), job))
 
     def finish(self, job: JobSpec, ok: bool) -> None:
         """Record a finished job; `ok` is False when it failed and does not have continue_on_fail."""
@@ -73,7 +89,7 @@ class Scheduler:
         Jobs already running still report through finish(); their stages close when the last one ends.
         """
         self._abandoned = True
-        never_started = set(self._ready)
+        never_started = {entry[2] for entry in self._ready}
         self._ready.clear()
         for name, stage in self._stages.items():
             if name in self.stage_status:
@@ -90,7 +106,7 @@ class Scheduler:
         for name in names:
             reason = self._block_reason(name)
             if reason is None:
-                self._ready.extend(self._stages[name].jobs)
+                self._push(self._stages[name].jobs)
             else:
                 to_close.append((name, STAGE_SKIPPED, reason))
         if to_close:
@@ -111,7 +127,7 @@ class Scheduler:
                 if self._waiting[child] == 0:
                     child_reason = self._block_reason(child)
                     if child_reason is None:
-                        self._ready.extend(self._stages[child].jobs)
+                        self._push(self._stages[child].jobs)
                     else:
                         work.append((child, STAGE_SKIPPED, child_reason))
 

@@ -332,3 +332,23 @@ def test_group_display_prints_each_job_whole_with_an_annotation_on_failure(tmp_p
     PlainDisplay(plain).job_line(job("unit"), "hello")
     PlainDisplay(plain).job_finished(step("docs", "skipped", reason="dependency a failed"), log)
     assert plain.getvalue() == "[unit] hello\n[docs] skipped: dependency a failed\n"
+
+
+def test_ready_jobs_start_by_remaining_critical_path() -> None:
+    from cicd.pipeline.plan import job_priorities
+
+    ctx = pipeline(
+        stage("a", job("short", timeout=10), job("feeds-long-chain", timeout=5)),
+        stage("tail", job("t1", timeout=100), deps=("a",)),
+    )
+    # Nothing depends on a single job here: every job of stage a feeds the 100 s tail.
+    priorities = job_priorities(ctx.stages, {"short": 1.0})
+    assert priorities == {"short": 101.0, "feeds-long-chain": 105.0, "t1": 100.0}
+    sched = Scheduler(ctx.stages, priority=priorities)
+    assert names(sched.take_ready(1)) == ["feeds-long-chain"]
+    assert names(sched.take_ready(1)) == ["short"]
+
+
+def test_equal_priorities_keep_config_order() -> None:
+    sched = Scheduler(DIAMOND.stages, priority={})
+    assert names(sched.take_ready(2)) == ["a1", "a2"]

@@ -287,3 +287,26 @@ def test_a_detached_process_holding_the_output_does_not_hang_the_job(tmp_path: P
     finally:
         if pidfile.exists():
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def test_with_one_slot_the_job_on_the_long_chain_goes_first(tmp_path: Path) -> None:
+    from pipeline_helpers import RecordingDisplay
+
+    from cicd.pipeline.executor import PipelineRun, RunOptions
+    from cicd.pipeline.plan import job_priorities
+
+    ctx = pipeline(
+        stage("lint", job("lint1", "sleep 0.3")),
+        stage("build", job("build1", "sleep 0.1")),
+        stage("test", job("test1", "sleep 0.3"), deps=("build",)),
+    )
+    durations = {"lint1": 0.3, "build1": 0.1, "test1": 0.5}  # build1 -> test1 is the longer chain
+    options = RunOptions(
+        runs_dir=tmp_path / "runs",
+        workdir=tmp_path,
+        max_parallel=1,
+        priority=job_priorities(ctx.stages, durations),
+    )
+    display = RecordingDisplay()
+    PipelineRun(ctx, ctx.stages, options, display).run()
+    assert [name for _, kind, name in display.events if kind == "start"] == ["build1", "test1", "lint1"]
