@@ -12,10 +12,10 @@ Thresholds (config/environments/*.yml `deploy.verification`):
   `latency_floor_ms` counts as the floor (1 ms -> 3 ms is noise, not a regression);
 - `max_probe_failures` active probes failing in a row;
 - `consecutive_error_limit` unreadable access-log reads in a row (Error).
-Rates and latencies are judged only over at least `min_samples` requests, both for the last interval
-(fast detection when a version breaks later) and for the whole window so far; a threshold fails the
-version when it is breached at `breach_intervals` checks in a row (Flagger's threshold, Argo's
-failureLimit), so a single noisy interval does not.
+Rates are judged only over at least `min_samples` requests, latencies over at least 20, both for the
+last interval (fast detection when a version breaks later) and for the whole window so far; a threshold
+fails the version when it is breached at `breach_intervals` checks in a row (Flagger's threshold,
+Argo's failureLimit), so a single noisy interval does not.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ from cicd.checks.metrics import WindowStats
 
 if TYPE_CHECKING:
     from cicd.config.deploy import Verification
+
+
+# Below 20 samples a p95 is the maximum: one slow request would decide. (Also why a window's
+# cumulative figures, which keep every outlier, cannot fail a version on latency early on.)
+LATENCY_MIN_SAMPLES = 20
 
 
 class Phase(StrEnum):
@@ -83,7 +88,9 @@ def _error_breach(stats: WindowStats, span_s: float, settings: Verification, lim
 def _latency_breach(
     stats: WindowStats, span_s: float, settings: Verification, reference_ms: float | None
 ) -> str | None:
-    if reference_ms is None or stats.p95_ms is None or stats.requests < settings.min_samples:
+    if reference_ms is None or stats.p95_ms is None:
+        return None
+    if stats.requests < max(settings.min_samples, LATENCY_MIN_SAMPLES):
         return None
     limit = settings.max_latency_ratio * reference_ms
     if stats.p95_ms <= limit:

@@ -155,3 +155,8 @@ def test_end_of_window_verdicts():
         is Phase.ERROR
     )
     assert "(no baseline)" in end(stats(50))[1]
+
+
+def test_latency_needs_twenty_samples_so_one_outlier_is_not_the_p95():
+    assert breach(stats(19, p95=500.0), base=baseline(p95=10.0)) is None
+    assert breach(stats(20, p95=500.0), base=baseline(p95=10.0)) is not None
