@@ -158,19 +158,28 @@ def run_pipeline(args: argparse.Namespace) -> int:
             result = run.run()
     finally:
         display.close()
-    print("\n" + job_table(result.steps))
-    result_path = run.run_dir / "result.json"
     if args.output:
         write_json(result.to_dict(), args.output)
     if gha.in_actions():
         gha.append_summary(summary_markdown(context, result))
-    print(
+    result_path = run.run_dir / "result.json"
+    _print_end(
+        "\n" + job_table(result.steps),
         f"\n{context.name}: {result.status} in {result.duration_seconds:.1f}s; result: {result_path}",
-        flush=True,
     )
     if run.cancel_signal is not None:
         return 128 + run.cancel_signal
     return 0 if result.status == "success" else EXIT_FAILED
+
+
+def _print_end(*lines: str) -> None:
+    """The closing lines; a reader that went away (`cicd run | head`) does not change the exit code."""
+    try:
+        for line in lines:
+            print(line, flush=True)
+    except BrokenPipeError:
+        # Python would report the pipe again when flushing stdout at exit; point stdout at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def show_graph(args: argparse.Namespace) -> int:

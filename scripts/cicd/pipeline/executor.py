@@ -69,42 +69,10 @@ class PipelineRun:
     def run(self) -> BuildResult:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         started_at, start = utc_now(), time.monotonic()
-        deadline = start + self.context.timeout_seconds
         scheduler = Scheduler(self.stages, self.options.condition_skips, self.options.priority)
         steps: dict[str, StepResult] = {}
         artifacts: list[str] = []
-        running = 0
-        while True:
-            self._record_skips(scheduler, steps)
-            if self._stop is None:
-                for job in scheduler.take_ready(self.options.max_parallel - running):
-                    threading.Thread(
-                        target=self._job_thread, args=(job,), name=f"job-{job.name}", daemon=True
-                    ).start()
-                    running += 1
-            if running == 0:
-                break
-            try:
-                event = self._events.get(
-                    timeout=None if self._stop else max(0.0, deadline - time.monotonic())
-                )
-            except queue.Empty:
-                limit = self.context.timeout_seconds
-                self._stop_all(scheduler, "timed_out", f"pipeline timeout_seconds ({limit}s) reached")
-                continue
-            if event[0] == "done":
-                running -= 1
-                job, step = event[1], event[2]
-                steps[job.name] = step
-                scheduler.finish(job, ok=not step.blocks_pipeline)
-                if step.status == "success":
-                    artifacts.extend(a for a in self._artifacts(job) if a not in artifacts)
-                self.display.job_finished(step, self.logs_dir / f"{job.name}.log")
-            elif event[0] == "cancel" and self.cancel_signal is None:
-                self.cancel_signal = event[1]
-                name = signal.Signals(event[1]).name
-                self._stop_all(scheduler, "cancelled", f"cancelled by {name}")
-        self._record_skips(scheduler, steps)
+        self._loop(scheduler, steps, artifacts, deadline=start + self.context.timeout_seconds)
         ordered = [steps[job.name] for stage in self.stages for job in stage.jobs if job.name in steps]
         result = BuildResult(
             pipeline_id=self.pipeline_id,
@@ -118,6 +86,50 @@ class PipelineRun:
         )
         write_json(result.to_dict(), self.run_dir / "result.json")
         return result
+
+    def _loop(
+        self, scheduler: Scheduler, steps: dict[str, StepResult], artifacts: list[str], deadline: float
+    ) -> None:
+        """Start what is ready, then block until something happens; until nothing runs any more."""
+        running = 0
+        while True:
+            self._record_skips(scheduler, steps)
+            if self._stop is None:
+                for job in scheduler.take_ready(self.options.max_parallel - running):
+                    name = f"job-{job.name}"
+                    threading.Thread(target=self._job_thread, args=(job,), name=name, daemon=True).start()
+                    running += 1
+            if running == 0:
+                break
+            try:
+                event = self._events.get(
+                    timeout=None if self._stop else max(0.0, deadline - time.monotonic())
+                )
+            except queue.Empty:
+                limit = self.context.timeout_seconds
+                self._stop_all(scheduler, "timed_out", f"pipeline timeout_seconds ({limit}s) reached")
+                continue
+            if event[0] == "done":
+                running -= 1
+                self._finished(scheduler, event[1], event[2], steps, artifacts)
+            elif event[0] == "cancel" and self.cancel_signal is None:
+                self.cancel_signal = event[1]
+                self._stop_all(scheduler, "cancelled", f"cancelled by {signal.Signals(event[1]).name}")
+        self._record_skips(scheduler, steps)
+
+    def _finished(
+        self,
+        scheduler: Scheduler,
+        job: JobSpec,
+        step: StepResult,
+        steps: dict[str, StepResult],
+        artifacts: list[str],
+    ) -> None:
+        steps[job.name] = step
+        scheduler.finish(job, ok=not step.blocks_pipeline)
+        if step.status == "success":
+            artifacts.extend(path for path in self._artifacts(job) if path not in artifacts)
+        self.display.job_finished(step, self.logs_dir / f"{job.name}.log")
 
     def _stop_all(self, scheduler: Scheduler, status: str, reason: str) -> None:
         with self._lock:

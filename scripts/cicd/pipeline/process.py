@@ -136,7 +136,7 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[str], None]) -> None:
+def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[str], None] | None) -> None:
     assert proc.stdout is not None
     with proc.stdout:
         for raw in iter(lambda: proc.stdout.readline(MAX_LINE_BYTES), b""):  # type: ignore[union-attr]
@@ -145,4 +145,8 @@ def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[
                 log.write(line if line.endswith("\n") else line + "\n")
             except ValueError:  # the job already ended and closed its log (output held by a detached process)
                 return
-            on_line(line.rstrip("\n"))
+            if on_line is not None:
+                try:
+                    on_line(line.rstrip("\n"))
+                except Exception:  # a broken terminal must not stop the draining, or the job would block
+                    on_line = None

@@ -43,8 +43,11 @@ class PlainDisplay:
 
     def _print(self, text: str) -> None:
         with self._lock:
-            self._out.write(text + "\n")
-            self._out.flush()
+            try:
+                self._out.write(text + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):  # `cicd run | head`: the run goes on, the log keeps all
+                pass
 
     def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None:
         retry = f" (attempt {attempt} of {attempts})" if attempt > 1 else ""

@@ -349,3 +349,28 @@ def test_in_a_terminal_a_live_display_then_the_table(tmp_path: Path) -> None:
     assert "\x1b[" in text  # styled, redrawn in place
     assert "broken" in text  # the failed job's log tail
     assert re.search(r"^two\s+a\s+failed\s+\S+\s+exit code 3", text.replace("\r", ""), re.M)
+
+
+def test_a_reader_that_goes_away_does_not_change_the_outcome(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        """\
+        name: piped
+        stages:
+          - name: s
+            jobs:
+              - {name: chatty, command: 'sleep 0.5; for i in $(seq 1 2000); do echo line $i; done'}
+        """,
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cicd", "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"pipeline piped: 1 jobs")
+    proc.stdout.close()  # like `cicd run | head -1`
+    assert proc.wait(timeout=30) == 0
+    result = only_result(tmp_path)
+    assert result["status"] == "success"
+    (log,) = (tmp_path / ".cicd" / "runs").glob("*/logs/chatty.log")
+    assert log.read_text().splitlines()[-1] == "line 2000"
