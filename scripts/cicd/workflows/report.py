@@ -61,6 +61,7 @@ def _failure(case: ET.Element, problem: ET.Element) -> Failure:
     # pytest's xunit1 family records file and 0-based line of the test; the traceback names the
     # failing line itself (`path.py:42: AssertionError`), which is the better place for the annotation.
     where = re.findall(r"^([\w./-]+\.py):(\d+): ", problem.text or "", re.MULTILINE)
+    line_no: int | None
     if where:
         file, line_no = where[-1][0], int(where[-1][1])
     else:

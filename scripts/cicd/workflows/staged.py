@@ -50,6 +50,8 @@ def _cicd_json(argv: list[str]) -> object:
 def lookup(env: str, version: str, config_dir: str) -> Staged:
     history = _cicd_json(["cicd", "history", "--env", env, "--config-dir", config_dir, "--json"])
     entries = history.get("deployments", []) if isinstance(history, dict) else history
+    if not isinstance(entries, list):
+        raise CicdError("cicd history --json printed neither a list nor {deployments: [...]}")
     live = ""
     if not version:
         status = _cicd_json(["cicd", "status", "--env", env, "--config-dir", config_dir, "--json"])
