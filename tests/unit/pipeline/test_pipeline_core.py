@@ -352,3 +352,9 @@ def test_ready_jobs_start_by_remaining_critical_path() -> None:
 def test_equal_priorities_keep_config_order() -> None:
     sched = Scheduler(DIAMOND.stages, priority={})
     assert names(sched.take_ready(2)) == ["a1", "a2"]
+
+
+def test_retry_backoff_doubles_from_a_small_base_up_to_a_cap() -> None:
+    from cicd.pipeline.executor import backoff_delay
+
+    assert [backoff_delay(n, 0.25, 8.0) for n in range(1, 8)] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]

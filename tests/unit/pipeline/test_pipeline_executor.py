@@ -151,7 +151,7 @@ def test_condition_skips_are_recorded_with_their_reason(tmp_path: Path) -> None:
 
 
 def test_variables_reach_commands_as_environment_only(tmp_path: Path) -> None:
-    hostile = "$(touch pwned) `touch pwned2` \"quoted\" 'single' ; rm -rf / #"
+    hostile = "$(rm -rf /) $(touch pwned) `touch pwned2` \"quoted\" 'single' ; touch pwned #"
     ctx = pipeline(
         stage("s", job("show", 'printf "%s\\n" "$GREETING" "$HOSTILE"')), variables={"GREETING": "hi"}
     )
