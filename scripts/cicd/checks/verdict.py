@@ -9,7 +9,8 @@ Thresholds (config/environments/*.yml `deploy.verification`):
 - error rate above `max_error_rate`, and above the old color's own rate (switching back to a version
   that fails as often would not help);
 - p95 latency above `max_latency_ratio` x the old color's p95, where a baseline p95 below
-  `latency_floor_ms` counts as the floor (1 ms -> 3 ms is noise, not a regression);
+  `latency_floor_ms` (25 ms) counts as the floor: on a busy 2-core host a 1-2 ms service's p95
+  jumps to 10-20 ms for seconds at a time, which no user feels; a real regression clears it;
 - `max_probe_failures` active probes failing in a row;
 - `consecutive_error_limit` unreadable access-log reads in a row (Error).
 Rates are judged only over at least `min_samples` requests, latencies over at least 20, both for the

@@ -61,19 +61,21 @@ def test_a_version_no_worse_than_the_old_one_is_not_failed_on_errors():
 
 
 def test_latency_against_twice_the_baseline():
-    assert breach(stats(20, p95=20.0), base=baseline(p95=10.0)) is None
-    assert breach(stats(20, p95=21.0), base=baseline(p95=10.0)) == (
-        "p95 latency 21.0 ms > 2x baseline 10.0 ms over 20 requests in 0.5 s"
+    assert breach(stats(20, p95=60.0), base=baseline(p95=30.0)) is None
+    assert breach(stats(20, p95=61.0), base=baseline(p95=30.0)) == (
+        "p95 latency 61.0 ms > 2x baseline 30.0 ms over 20 requests in 0.5 s"
     )
 
 
 def test_latency_floor_keeps_tiny_baselines_from_failing_good_versions():
     assert (
-        breach(stats(20, p95=3.0), base=baseline(p95=1.0)) is None
-    )  # 3x of 1 ms, but under 2x the 5 ms floor
-    assert breach(stats(20, p95=10.5), base=baseline(p95=1.0)) == (
-        "p95 latency 10.5 ms > 2x baseline 5.0 ms over 20 requests in 0.5 s"
+        breach(stats(20, p95=45.0), base=baseline(p95=1.0)) is None
+    )  # 45x of 1 ms, under 2x the 25 ms floor
+    assert breach(stats(20, p95=50.5), base=baseline(p95=1.0)) == (
+        "p95 latency 50.5 ms > 2x baseline 25.0 ms over 20 requests in 0.5 s"
     )
+    tight = SETTINGS.model_copy(update={"latency_floor_ms": 0.0})
+    assert breach(stats(20, p95=3.0), base=baseline(p95=1.0), settings=tight) is not None
 
 
 @pytest.mark.parametrize("base", [None, baseline(requests=3), baseline(p95=None)])
@@ -147,7 +149,7 @@ def end(
 def test_end_of_window_verdicts():
     assert end(stats(200, 1, p95=12.0), base=baseline()) == (
         Phase.SUCCESSFUL,
-        "error rate 0.5 %, p95 12.0 ms (baseline 10.0 ms) over 200 requests in 10.0 s",
+        "error rate 0.5 %, p95 12.0 ms (baseline 25.0 ms) over 200 requests in 10.0 s",
     )
     assert end(stats(3)) == (Phase.INCONCLUSIVE, "only 3 request(s) in 10.0 s, need 10 to judge")
     assert (
@@ -158,5 +160,5 @@ def test_end_of_window_verdicts():
 
 
 def test_latency_needs_twenty_samples_so_one_outlier_is_not_the_p95():
-    assert breach(stats(19, p95=500.0), base=baseline(p95=10.0)) is None
-    assert breach(stats(20, p95=500.0), base=baseline(p95=10.0)) is not None
+    assert breach(stats(19, p95=500.0), base=baseline(p95=30.0)) is None
+    assert breach(stats(20, p95=500.0), base=baseline(p95=30.0)) is not None
