@@ -79,7 +79,7 @@ class GroupDisplay:
 
     def job_finished(self, step: StepResult, log_path: Path) -> None:
         with self._lock:
-            self._out.write(f"::group::{step.name} ({describe(step)})\n")
+            self._out.write(gha.command("group", f"{step.name} ({describe(step)})") + "\n")
             self._out.flush()
             if log_path.is_file():
                 with log_path.open(encoding="utf-8", errors="replace") as log:
