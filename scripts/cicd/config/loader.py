@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from cicd.config import rules
+from cicd.config import compiled, rules
 from cicd.config.context import (
     EnvironmentContext,
     JobSpec,
@@ -59,7 +59,7 @@ def _check(path: Path, model: type[BaseModel]) -> Checked:
     checked.document = doc
     checked.problems.extend(doc.problems)
     try:
-        checked.model = model.model_validate(doc.data)
+        checked.model = compiled.validator(model).validate_python(doc.data)
     except ValidationError as err:
         checked.problems.extend(problems_from(err, doc, model))
     except RecursionError:  # the composer caps nesting well below this; kept as a last line of defence

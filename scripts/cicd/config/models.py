@@ -7,6 +7,7 @@ pipeline timeout 3600 s, retry 0.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -20,10 +21,15 @@ VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]
 Scalar = str | int | float | bool
 
 
+# Defaults of nested blocks use `partial(Model.model_construct)`: the field defaults need no checking,
+# and constructing through the validator would build it, which defer_build (below) avoids.
+
+
 class Strict(BaseModel):
     # strict: YAML already types its scalars, so `timeout: true` or `retry: "3"` is a mistake to report,
-    # not a value to coerce.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # not a value to coerce. defer_build: validators are built on first use (or come from the cache in
+    # cicd.config.compiled), not at import, which every cicd command would pay for.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class When(Strict):
@@ -64,7 +70,7 @@ class Pipeline(Strict):
     secrets: list[SecretName] = Field(default_factory=list, description="names resolved from the environment")
     stages: list[Stage] | None = None
     steps: list[Job] | None = Field(None, description="shorthand: a chain of one-job stages")
-    rollback: Rollback = Field(default_factory=Rollback)
+    rollback: Rollback = Field(default_factory=partial(Rollback.model_construct))
 
     @model_validator(mode="after")
     def _stages_or_steps(self) -> Pipeline:
@@ -86,7 +92,7 @@ class Environment(Strict):
     name: Name
     type: Literal["development", "staging", "production"]
     url: str | None = None
-    approval: Approval = Field(default_factory=Approval)
+    approval: Approval = Field(default_factory=partial(Approval.model_construct))
     lock_environment: bool = True
     secrets: list[SecretName] = Field(default_factory=list)
     deploy: DeploySettings | None = None

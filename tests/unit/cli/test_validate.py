@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import string
 import subprocess
@@ -40,6 +41,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "config" / "environments" / "staging.yml").write_text(STAGING)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setenv("CICD_CACHE_DIR", str(tmp_path / "validator-cache"))
     return tmp_path
 
 
@@ -174,9 +176,10 @@ def test_committed_schema_matches_through_the_cli(capsys, monkeypatch):
     assert run(capsys, "schema", "--check")[0] == 0
 
 
-def test_python_m_cicd_validate_on_the_repository_config():
+def test_python_m_cicd_validate_on_the_repository_config(tmp_path):
+    env = {**os.environ, "CICD_CACHE_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "cicd", "validate"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "cicd", "validate"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("ok: ") and result.stdout.endswith(" files valid\n")
@@ -255,4 +258,5 @@ def test_pipeline_shaped_structures_never_crash(project, capsys, jobs, stage):
 def test_repository_config_copy_validates(tmp_path, capsys, monkeypatch):
     shutil.copytree(REPO / "config", tmp_path / "config")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CICD_CACHE_DIR", str(tmp_path / "validator-cache"))
     assert run(capsys, "validate")[0] == 0

@@ -43,3 +43,11 @@ def config(tmp_path: Path) -> ConfigDir:
     config = ConfigDir(tmp_path / "config")
     config.write("environments/staging.yml", STAGING)
     return config
+
+
+@pytest.fixture(autouse=True)
+def private_validator_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep the validator cache of these tests out of the user's cache directory."""
+    monkeypatch.setenv("CICD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "validator-cache"))
