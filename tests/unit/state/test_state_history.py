@@ -151,3 +151,12 @@ def test_the_store_actor_names_every_record_that_does_not_say(tmp_path) -> None:
     state.append_audit({"action": "note"})
     assert {entry.actor for entry in state.audit_entries()} == {"ci-bot (run 9)"}
     assert state.current().deployed_by == "ci-bot (run 9)"
+
+
+def test_a_finished_deployment_takes_artifact_and_digest_from_its_release(store: StateStore) -> None:
+    store.record_release("2.0.0", artifact="registry.local/app:2.0.0", digest="sha256:feed")
+    deployment = store.start_deployment("2.0.0", actor="alice")
+    store.finish_deployment(deployment, "succeeded")
+    [row] = store.history()
+    assert (row.artifact, row.digest) == ("registry.local/app:2.0.0", "sha256:feed")
+    assert store.audit_entries()[-1].digest == "sha256:feed"

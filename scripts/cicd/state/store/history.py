@@ -93,6 +93,7 @@ def finish(tx: Tx, deployment_id: int, status: str, phases=None, error=None, dig
         " digest = COALESCE(?, digest) WHERE id = ?",
         (status, tx.now, json.dumps(phases or []), error, digest, deployment_id),
     )
+    _fill_from_release(tx, deployment_id, row["version"])
     done = _view(_deployment(tx, deployment_id))
     timings = {p.get("name", "?"): p.get("seconds") for p in done["phases"] if isinstance(p, dict)}
     ledger.append(
@@ -113,6 +114,17 @@ def finish(tx: Tx, deployment_id: int, status: str, phases=None, error=None, dig
         },
     )
     return done
+
+
+def _fill_from_release(tx: Tx, deployment_id: int, version: str) -> None:
+    """A deployment that did not name its artifact or digest takes them from its release record, so
+    the history alone says what was deployed (promotion to production looks them up there)."""
+    tx.execute(
+        "UPDATE deployments SET"
+        " artifact = COALESCE(artifact, (SELECT artifact FROM releases WHERE version = ?)),"
+        " digest = COALESCE(digest, (SELECT digest FROM releases WHERE version = ?)) WHERE id = ?",
+        (version, version, deployment_id),
+    )
 
 
 def set_current(
