@@ -171,6 +171,14 @@ def test_ci_triggers_and_staging_handoff(workflows):
     assert staging["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 
 
+def test_runs_that_may_deploy_are_never_cancelled(workflows):
+    # CI on main carries the staging deploy: only pull-request runs may be superseded.
+    ci_concurrency = workflows["ci.yml"]["concurrency"]
+    assert ci_concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    for name in ("cd-staging.yml", "cd-production.yml", "rollback.yml", "deploy.yml", "release.yml"):
+        assert workflows[name].get("concurrency", {}).get("cancel-in-progress", False) is False, name
+
+
 def test_caches_are_keyed_on_lock_files(workflows):
     caches = [s for s in steps_of(workflows["ci.yml"]) if str(s.get("uses", "")).startswith("actions/cache@")]
     assert caches
