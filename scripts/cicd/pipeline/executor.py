@@ -191,10 +191,12 @@ class PipelineRun:
                         f"[cicd] {_outcome_text(job, outcome)}; attempt {number} of {total} in {delay:.2f}s\n"
                     )
                     if self._stopping.wait(delay):
+                        outcome = None  # stopped while waiting to retry: the stop decides the status
                         break
                 process = JobProcess(job.command, env=env, cwd=self.options.workdir)
                 with self._lock:
                     if self._stop is not None:
+                        outcome = None
                         break
                     self._running[job.name] = process
                 attempt = number

@@ -310,3 +310,12 @@ def test_with_one_slot_the_job_on_the_long_chain_goes_first(tmp_path: Path) -> N
     display = RecordingDisplay()
     PipelineRun(ctx, ctx.stages, options, display).run()
     assert [name for _, kind, name in display.events if kind == "start"] == ["build1", "test1", "lint1"]
+
+
+def test_a_job_waiting_to_retry_when_the_pipeline_times_out_is_timed_out(tmp_path: Path) -> None:
+    ctx = pipeline(stage("s", job("flaky", "exit 1", retry=5)), timeout_seconds=1)
+    result, _ = run(ctx, tmp_path, backoff=3.0)
+    step = steps_by_name(result)["flaky"]
+    assert (step.status, step.attempts, step.exit_code) == ("timed_out", 1, None)
+    assert step.reason == "pipeline timeout_seconds (1s) reached"
+    assert result.duration_seconds < 2.5
