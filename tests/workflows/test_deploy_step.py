@@ -4,7 +4,7 @@ import pytest
 
 from cicd.errors import CicdError, UsageError
 from cicd.workflows.deploy_step import DeployInputs, run_argv, summary
-from cicd.workflows.staged import pick
+from cicd.workflows.staged import commit_for, pick
 
 BASE = {"CICD_ENVIRONMENT": "staging", "CICD_CONFIG_DIR": "config"}
 
@@ -61,3 +61,24 @@ def test_promotion_takes_what_staging_verified():
         pick(HISTORY, "1.2.0", "1.1.0")
     with pytest.raises(CicdError, match="nothing is deployed to staging yet"):
         pick([], "", "")
+
+
+def test_a_staged_version_names_its_commit(tmp_path):
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e", "PATH": "/usr/bin:/bin"}
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True,
+                              text=True, env=env).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("commit", "-q", "--allow-empty", "-m", "one")
+    first = git("rev-parse", "HEAD")
+    git("tag", "v2.0.0")
+    git("commit", "-q", "--allow-empty", "-m", "two")
+    assert commit_for(f"1.0.0-{first[:7]}", str(tmp_path)) == first
+    assert commit_for("2.0.0", str(tmp_path)) == first
+    assert commit_for("3.0.0", str(tmp_path)) == ""
+    assert commit_for("1.0.0-deadbee", str(tmp_path)) == ""

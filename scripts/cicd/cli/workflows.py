@@ -119,7 +119,7 @@ def handle_staged(args: argparse.Namespace) -> int:
     from cicd.workflows.staged import lookup
 
     staged = lookup(args.env, args.version, args.config_dir)
-    for name in ("version", "artifact", "digest"):
+    for name in ("version", "artifact", "digest", "ref"):
         gha.set_output(name, getattr(staged, name))
         print(f"{name}={getattr(staged, name)}")
     return 0

@@ -7,6 +7,7 @@ the asked version, or of whatever is live in staging when no version is given.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 
@@ -20,6 +21,21 @@ class Staged:
     version: str
     artifact: str
     digest: str
+    ref: str = ""
+
+
+def commit_for(version: str, repo: str = ".") -> str:
+    """The commit a version was built from, by this suite's version scheme: `<semver>-<short sha>` from
+    cd-staging, or a release tag `v<version>`. Empty when neither names a commit of the repository."""
+    match = re.search(r"-([0-9a-f]{7,40})$", version)
+    for candidate in ([match[1]] if match else []) + [f"v{version}", version]:
+        done = subprocess.run(
+            ["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"],
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return ""
 
 
 def pick(history: list[dict[str, object]], version: str, live_version: str) -> Staged:
@@ -56,4 +72,5 @@ def lookup(env: str, version: str, config_dir: str) -> Staged:
     if not version:
         status = _cicd_json(["cicd", "status", "--env", env, "--config-dir", config_dir, "--json"])
         live = str(status.get("current_version") or "") if isinstance(status, dict) else ""
-    return pick([e for e in entries if isinstance(e, dict)], version, live)
+    staged = pick([e for e in entries if isinstance(e, dict)], version, live)
+    return Staged(staged.version, staged.artifact, staged.digest, commit_for(staged.version))
