@@ -96,8 +96,9 @@ class GroupDisplay:
 
 
 class RichDisplay:
-    """A terminal display: one row per started job with its state and last output line; the log tail of
-    a failed job is printed above it."""
+    """A terminal display: running jobs live at the bottom (spinner, time, last output line); each
+    finished job becomes one line above them, a failed one followed by its log tail. Its height stays
+    the number of running jobs, whatever the size of the pipeline."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -105,25 +106,31 @@ class RichDisplay:
 
         self._console = Console()
         self._lock = threading.Lock()
-        self._rows: dict[str, list[str | float]] = {}  # job -> [state, start time, last line]
-        self._live = Live(console=self._console, get_renderable=self._render, refresh_per_second=8)
+        self._running: dict[str, list[str | float]] = {}  # job -> [start time, last line]
+        self._counts: dict[str, int] = {}
+        self._live = Live(
+            console=self._console, get_renderable=self._render, refresh_per_second=8, transient=True
+        )
         self._live.start()
 
-    def _render(self):
+    def _render(self):  # type: ignore[no-untyped-def]
+        from rich.console import Group
+        from rich.spinner import Spinner
         from rich.table import Table
 
         table = Table(box=None, show_header=False, pad_edge=False)
         with self._lock:
-            rows = list(self._rows.items())
-        for name, (state, started, last) in rows:
-            elapsed = f"{time.monotonic() - float(started):.1f}s" if state == "running" else ""
-            table.add_row(_STYLE.get(str(state), str(state)), name, elapsed, f"[dim]{last}[/dim]")
-        return table
+            rows = list(self._running.items())
+            counts = ", ".join(f"{n} {status}" for status, n in self._counts.items())
+        for name, (started, last) in rows:
+            elapsed = f"{time.monotonic() - float(started):.1f}s"
+            table.add_row(Spinner("dots", style="yellow"), name, elapsed, f"[dim]{last}[/dim]")
+        footer = f"[dim]{len(rows)} running{'; ' + counts if counts else ''}[/dim]"
+        return Group(table, footer)
 
     def job_started(self, job: JobSpec, attempt: int, attempts: int) -> None:
         with self._lock:
-            self._rows[job.name] = [
-                "running",
+            self._running[job.name] = [
                 time.monotonic(),
                 f"attempt {attempt} of {attempts}" if attempt > 1 else "",
             ]
@@ -132,19 +139,20 @@ class RichDisplay:
         from rich.markup import escape
 
         with self._lock:
-            if job.name in self._rows:
-                self._rows[job.name][2] = escape(line[:120])
+            if job.name in self._running:
+                self._running[job.name][1] = escape(line[:120])
 
     def job_finished(self, step: StepResult, log_path: Path) -> None:
         from rich.markup import escape
 
         with self._lock:
-            self._rows[step.name] = [step.status, 0.0, escape(describe(step))]
+            self._running.pop(step.name, None)
+            self._counts[step.status] = self._counts.get(step.status, 0) + 1
+        style = _STYLE.get(step.status, step.status)
+        self._live.console.print(f"{style} {escape(step.name)} [dim]{escape(describe(step))}[/dim]")
         if step.status in ("failed", "timed_out") and log_path.is_file():
             lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-            tail = "\n".join(lines[-FAILED_LOG_TAIL_LINES:])
-            self._live.console.print(f"[bold red]── {escape(step.name)}: {escape(describe(step))}[/]")
-            self._live.console.print(escape(tail), highlight=False)
+            self._live.console.print(escape("\n".join(lines[-FAILED_LOG_TAIL_LINES:])), highlight=False)
 
     def close(self) -> None:
         self._live.stop()
