@@ -119,3 +119,18 @@ def sample_image(docker_engine, tmp_path_factory):
 
     build.repository = repository  # type: ignore[attr-defined]
     return build
+
+
+@pytest.fixture
+def fleet(sshd_fleet, tmp_path):
+    """A project with two sshd hosts, web-1 and web-2, each in its own network namespace; web-2's
+    sshd sets CICD_TEST_REFUSE_TO_START so an artifact can be made to fail there only."""
+    from tests.integration.support.fleet import FAIL_ENV, FleetProject
+
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (scripts/install-system-deps.sh installs it)")
+    hosts = [
+        sshd_fleet.start("web-1", isolated=True),
+        sshd_fleet.start("web-2", isolated=True, env={FAIL_ENV: "1"}),
+    ]
+    return FleetProject(tmp_path / "project", hosts)

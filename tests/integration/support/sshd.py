@@ -152,6 +152,10 @@ class SshdHost:
         else:
             self._stop_sshd()
 
+    def stop_sshd(self) -> None:
+        """Stop this host's sshd and its sessions (connections are refused); what it started runs on."""
+        self._stop_sshd()
+
     def _stop_sshd(self) -> None:
         if self.stopped:
             return
