@@ -159,7 +159,9 @@ def test_bad_input_is_one_line(project, args, expected):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_live_color_is_read_back_from_the_target_not_assumed(project):
+def test_live_color_is_read_back_and_ledger_tampering_is_detected(project):
+    import sqlite3
+
     project.add_env("staging")
     for version in ("1.0.0", "1.1.0"):
         assert project.deploy("staging", version).returncode == 0
@@ -167,3 +169,12 @@ def test_live_color_is_read_back_from_the_target_not_assumed(project):
     assert "# cicd-traffic: blue=0 green=100 preview=blue" in conf
     status, _ = get(project.url("staging"))
     assert status == 200
+
+    assert project.cicd("audit", "verify", "--env", "staging").returncode == 0
+    db = sqlite3.connect(next(project.root.glob(".cicd/state/staging.db")))
+    with db:
+        db.execute("UPDATE ledger SET body = replace(body, '1.0.0', '0.9.9') WHERE seq = 2")
+    db.close()
+    tampered = project.cicd("audit", "verify", "--env", "staging")
+    assert tampered.returncode == 1
+    assert "2" in tampered.stdout + tampered.stderr
