@@ -20,9 +20,10 @@ from cicd.config.context import (
     RollbackSpec,
     StageSpec,
 )
+from cicd.config.document import Document, SourceError, format_path
 from cicd.config.messages import problems_from
 from cicd.config.models import Environment, Job, Pipeline
-from cicd.config.source import Document, SourceError, format_path, load_document
+from cicd.config.source import load_document
 from cicd.errors import ConfigValidationError, Location, Problem
 
 

@@ -8,7 +8,6 @@ the allowed keys, the allowed values and the allowed range.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -16,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from cicd.config.document import Document, Path_, describe
 from cicd.config.invalid import InvalidKey
-from cicd.config.source import Document, Path_, describe
 from cicd.errors import Problem
 
 _EXPECTED = {
@@ -45,6 +44,8 @@ _NAME_PATTERNS = {
 
 
 def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
+    import difflib  # only a run with problems needs it
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
@@ -58,7 +59,7 @@ def problems_from(
     for error in err.errors(include_url=False)[:_MAX_ERRORS]:
         loc = tuple(error["loc"])
         path = data_path(doc.data, (*base, *loc))
-        grouped.setdefault(path, []).append((loc, error))
+        grouped.setdefault(path, []).append((loc, dict(error)))
     problems = []
     for path, errors in grouped.items():
         if len(errors) > 1 and all(e["type"] in _EXPECTED for _, e in errors):

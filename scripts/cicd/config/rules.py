@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cicd.config.document import Document, Path_
 from cicd.config.messages import did_you_mean
-from cicd.config.source import Document, Path_
 from cicd.errors import Problem
 
 

@@ -1,76 +1,22 @@
-"""Reading a YAML config file into plain data plus the line and column of every key and value.
+"""Reading a config file: refusing what is not YAML text, then composing it into located data.
 
-The events of PyYAML's C parser are composed here (not by yaml.compose) for three reasons: the walk is
-iterative, so deep nesting cannot blow the stack; aliases are never expanded (an alias shares the
-anchored object and only adds its size to a running count, so an alias bomb is refused from that count
-before anything expands it); and duplicate keys are reported instead of silently overwritten.
-Mapping keys stay the text written in the file, so `on:` or `yes:` are keys, not booleans.
+Everything that makes a file unreadable as one YAML mapping becomes one SourceError with one located
+problem; everything else is left for validation, which reports all problems at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.resolver import Resolver
 
+from cicd.config.composer import MAX_DEPTH, MAX_NODES, compose
+from cicd.config.document import Document, SourceError, describe
 from cicd.errors import Location, Problem
 
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "SourceError", "load_document", "read_text"]
+
 MAX_BYTES = 1024 * 1024  # config files are a few KB; a 200-job pipeline is about 30 KB
-MAX_DEPTH = 64
-MAX_NODES = 20_000  # values after alias expansion: what validation must walk (200 jobs are ~2,000)
-
-Path_ = tuple[str | int, ...]
-Mark = tuple[int, int]  # 1-based line and column
-
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_STR_TAG = "tag:yaml.org,2002:str"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_resolver = Resolver()
-_constructor = SafeConstructor()
-_RESOLVED_FIRST = frozenset(key for key in Resolver.yaml_implicit_resolvers if key)
-
-
-class SourceError(Exception):
-    """The file cannot be read as one YAML mapping; carries the one fatal problem."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(problem.render())
-        self.problem = problem
-
-
-@dataclass
-class Document:
-    """One config file: its data and where each key path sits in the text."""
-
-    file: str
-    data: Any
-    key_marks: dict[Path_, Mark] = field(default_factory=dict)
-    value_marks: dict[Path_, Mark] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    def locate(self, path: Path_, *, key: bool = False, key_path: Path_ | None = None) -> Location:
-        """Location of `path` (its key when `key`), falling back to the nearest enclosing node."""
-        marks = self.key_marks if key else self.value_marks
-        probe = tuple(path)
-        while probe not in marks and probe:
-            probe = probe[:-1]
-            marks = self.value_marks
-        line, col = marks.get(probe, (1, 1))
-        shown = path if key_path is None else key_path
-        return Location(self.file, line, col, format_path(shown) or None)
-
-
-def format_path(path: Path_) -> str:
-    """`stages[1].jobs[0].timeout` for ('stages', 1, 'jobs', 0, 'timeout')."""
-    text = ""
-    for item in path:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
-    return text
 
 
 def read_text(path: Path, file: str) -> str:
@@ -101,7 +47,7 @@ def load_document(path: Path, file: str) -> Document:
     text = read_text(path, file)
     doc = Document(file, None)
     try:
-        data = _Composer(doc).run(text)
+        data = compose(text, doc)
     except yaml.YAMLError as err:
         raise SourceError(_yaml_problem(err, file, text)) from err
     if data is None:
@@ -128,222 +74,3 @@ def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
     if mark is None:
         return Problem(Location(file), message)
     return Problem(Location(file, mark.line + 1, mark.column + 1), message)
-
-
-def describe(value: Any) -> str:
-    """A short human description of a YAML value for messages."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return repr(shown)
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _short_tag(tag: str) -> str:
-    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
-
-
-def _mark(event: Any) -> Mark:
-    return (event.start_mark.line + 1, event.start_mark.column + 1)
-
-
-@dataclass(slots=True)
-class _Node:
-    """A finished node: its data, where it starts, and its size and height once aliases expand."""
-
-    data: Any
-    mark: Mark
-    size: int = 1
-    height: int = 0
-    text: str | None = None  # the source text of a scalar, used for mapping keys
-
-
-@dataclass(slots=True)
-class _Frame:
-    """An open mapping or sequence on the composer's stack."""
-
-    data: Any
-    path: Path_ | None  # None inside a complex key: no marks are recorded there
-    mark: Mark
-    anchor: str | None
-    size: int = 1
-    height: int = 0
-    key: _Node | None = None  # mapping: the key waiting for its value
-    first_line: dict[str, int] = field(default_factory=dict)
-    merges: list[tuple[Any, Mark]] = field(default_factory=list)
-
-    def child_path(self) -> Path_ | None:
-        if self.path is None:
-            return None
-        if isinstance(self.data, list):
-            return (*self.path, len(self.data))
-        if self.key is not None and self.key.text is not None:
-            return (*self.path, self.key.text)
-        return None
-
-
-class _Composer:
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.anchors: dict[str, _Node] = {}
-        self.open_anchors: set[str] = set()
-        self.stack: list[_Frame] = []
-        self.root: _Node | None = None
-        self.documents = 0
-        self.aliases = 0
-
-    def run(self, text: str) -> Any:
-        parser = yaml.CSafeLoader(text)
-        try:
-            while (event := parser.get_event()) is not None and type(event) is not yaml.StreamEndEvent:
-                self._event(event)
-        finally:
-            parser.dispose()
-        return None if self.root is None else self.root.data
-
-    def _fail(self, mark: Mark, message: str, hint: str | None = None) -> None:
-        raise SourceError(Problem(Location(self.doc.file, *mark), message, hint))
-
-    def _event(self, event: Any) -> None:
-        kind = type(event)
-        if kind is yaml.DocumentStartEvent:
-            self.documents += 1
-            if self.documents > 1:
-                self._fail(_mark(event), "more than one YAML document in the file", "remove the '---' line")
-        elif kind is yaml.ScalarEvent:
-            self._finish(self._scalar(event), event.anchor)
-        elif kind is yaml.AliasEvent:
-            self.aliases += 1
-            self._finish(self._alias(event), None)
-        elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
-            self._open(event, {} if kind is yaml.MappingStartEvent else [])
-        elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
-            self._close()
-
-    def _open(self, event: Any, data: Any) -> None:
-        if len(self.stack) >= MAX_DEPTH:
-            self._fail(_mark(event), f"nesting is deeper than {MAX_DEPTH} levels")
-        tag = event.tag
-        expected = _MAP_TAG if isinstance(data, dict) else _SEQ_TAG
-        if tag not in (None, "!", expected):
-            self._problem(_mark(event), f"unsupported YAML tag '{_short_tag(tag)}'", "remove the tag")
-        path = self.stack[-1].child_path() if self.stack else ()
-        if self.stack and isinstance(self.stack[-1].data, dict) and self.stack[-1].key is None:
-            path = None  # a mapping or list used as a key; reported when it completes
-        if event.anchor:
-            self.open_anchors.add(event.anchor)
-        self.stack.append(_Frame(data, path, _mark(event), event.anchor))
-
-    def _close(self) -> None:
-        frame = self.stack.pop()
-        if frame.merges:
-            _apply_merges(frame, self.doc)
-        node = _Node(frame.data, frame.mark, frame.size, frame.height)
-        if frame.anchor:
-            self.open_anchors.discard(frame.anchor)
-        self._finish(node, frame.anchor)
-
-    def _scalar(self, event: Any) -> _Node:
-        value, tag = event.value, event.tag
-        if tag is None and (not event.implicit[0] or (value and value[0] not in _RESOLVED_FIRST)):
-            tag = _STR_TAG  # quoted, or plain text no implicit type (number, bool, null, ...) can start with
-        elif tag is None or tag == "!":
-            tag = _STR_TAG if tag == "!" else _resolver.resolve(yaml.ScalarNode, value, event.implicit)
-        node = _Node(value, _mark(event), text=value)
-        if tag in (_STR_TAG, _MERGE_TAG):
-            return node
-        construct = _constructor.yaml_constructors.get(tag)
-        if construct is None:
-            self._problem(node.mark, f"unsupported YAML tag '{_short_tag(tag)}'", "remove the tag")
-            return node
-        try:
-            node.data = construct(_constructor, yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
-        except (ConstructorError, ValueError, TypeError) as err:
-            self._problem(node.mark, f"invalid {tag.rsplit(':', 1)[-1]} value {describe(value)}: {err}")
-        return node
-
-    def _alias(self, event: Any) -> _Node:
-        name = event.anchor
-        if name in self.open_anchors:
-            self._fail(_mark(event), f"recursive alias '*{name}' refers to a node that contains it")
-        target = self.anchors.get(name)
-        if target is None:
-            self._fail(_mark(event), f"undefined alias '*{name}'", f"define it first with '&{name}'")
-        assert target is not None
-        if len(self.stack) + target.height >= MAX_DEPTH:
-            self._fail(_mark(event), f"alias '*{name}' nests deeper than {MAX_DEPTH} levels")
-        return _Node(target.data, _mark(event), target.size, target.height, target.text)
-
-    def _finish(self, node: _Node, anchor: str | None) -> None:
-        if anchor:
-            self.anchors[anchor] = node
-        if not self.stack:
-            self.root = node
-            return
-        frame = self.stack[-1]
-        frame.size += node.size
-        frame.height = max(frame.height, node.height + 1)
-        if frame.size > MAX_NODES:
-            if self.aliases:
-                self._fail(node.mark, f"aliases expand to more than {MAX_NODES} values", "use fewer aliases")
-            self._fail(node.mark, f"more than {MAX_NODES} values; a config file is far smaller than that")
-        if isinstance(frame.data, list):
-            if frame.path is not None:
-                self.doc.value_marks[(*frame.path, len(frame.data))] = node.mark
-            frame.data.append(node.data)
-        elif frame.key is None:
-            frame.key = node
-        else:
-            self._pair(frame, frame.key, node)
-            frame.key = None
-
-    def _pair(self, frame: _Frame, key: _Node, value: _Node) -> None:
-        if key.text is None:
-            self._problem(key.mark, f"a key must be plain text, got {describe(key.data)}")
-            return
-        name = key.text
-        if name == "<<" and key.data == "<<":
-            frame.merges.append((value.data, value.mark))
-            return
-        if name in frame.first_line:
-            self._problem(
-                key.mark,
-                f"duplicate key '{name}' (first defined at line {frame.first_line[name]})",
-                "remove one of them",
-                frame.path,
-            )
-        frame.first_line[name] = key.mark[0]
-        frame.data[name] = value.data
-        if frame.path is not None:
-            self.doc.key_marks[(*frame.path, name)] = key.mark
-            self.doc.value_marks[(*frame.path, name)] = value.mark
-
-    def _problem(self, mark: Mark, message: str, hint: str | None = None, path: Path_ | None = None) -> None:
-        shown = format_path(path) if path else None
-        self.doc.problems.append(Problem(Location(self.doc.file, *mark, shown or None), message, hint))
-
-
-def _apply_merges(frame: _Frame, doc: Document) -> None:
-    """YAML merge keys (`<<: *defaults`): explicit keys win, earlier merges win over later ones."""
-    for source, mark in frame.merges:
-        sources = source if isinstance(source, list) else [source]
-        for item in sources:
-            if not isinstance(item, dict):
-                shown = format_path(frame.path) if frame.path else None
-                doc.problems.append(Problem(Location(doc.file, *mark, shown), "'<<' must merge a mapping"))
-                continue
-            for name, value in item.items():
-                if name in frame.data:
-                    continue
-                frame.data[name] = value
-                if frame.path is not None:
-                    doc.key_marks[(*frame.path, name)] = mark
-                    doc.value_marks[(*frame.path, name)] = mark
