@@ -20,7 +20,7 @@ from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
 from cicd.deploy.runner import Runner, RunState
-from cicd.deploy.runtimes.base import VERSION_PATTERN, Color, other_color
+from cicd.deploy.runtimes.base import VERSION_PATTERN, Color, Release, other_color
 from cicd.deploy.steps import Step
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
@@ -250,7 +250,10 @@ def _run(
     try:
         runner.execute(plan)
     except CicdError as err:
-        _clean_up(target, run)
+        try:
+            _clean_up(target, run, out)
+        except CicdError as cleanup_err:  # never hide the reason the run failed
+            out.phase("warn", "cleanup", f"could not clean up after the failure: {cleanup_err}")
         status = "rolled_back" if run.rolled_back else "failed"
         now = inspect(target)
         outcome = Outcome(
@@ -285,10 +288,19 @@ def _run(
     )
 
 
-def _clean_up(target: Target, run: RunState) -> None:
-    """A failed run leaves no new slot behind unless traffic is on it (then it is the live one)."""
+def _clean_up(target: Target, run: RunState, out: Reporter) -> None:
+    """A failed run leaves no new slot behind unless traffic is on it (then it is the live one), and
+    a live version that recreate stopped before the failure is started again."""
     live = inspect(target)
     for color in list(run.started_colors):
         if color != live.color:
             for host in target.hosts:
                 target.runtime.stop(host, target.slot(color))
+    if run.stopped_live and not run.switched and run.previous_color and run.previous_version:
+        slot = target.slot(run.previous_color)
+        for host in target.hosts:
+            target.runtime.start(host, slot, Release(run.previous_version))
+            result = gates.wait_healthy(host, slot, target.settings)
+            mark = "ok" if result.ok else "fail"
+            message = f"{run.previous_version} started again in {slot.color}: {result.summary}"
+            out.phase(mark, "restore", message)

@@ -51,8 +51,8 @@ class RunState:
     version: str
     previous_color: Color | None
     previous_version: str | None
-    traffic_before: dict[str, Traffic] = field(default_factory=dict)  # host name -> traffic
     started_colors: set[Color] = field(default_factory=set)
+    stopped_live: bool = False  # recreate stops the live color before the new one is gated
     switched: bool = False
     baseline: gates.GateResult | None = None
     verification: gates.GateResult | None = None
@@ -131,6 +131,8 @@ class Runner:
             if status.running:
                 self.target.runtime.stop(host, slot)
                 stopped.append(status.version or "?")
+                if step.color == self.run.previous_color:
+                    self.run.stopped_live = True
             warm = self.target.read_warm(host)
             if warm and warm.get("color") == step.color:
                 self.target.clear_warm(host)
@@ -173,7 +175,7 @@ class Runner:
     def _smoke(self, step: SmokeTests) -> str:
         router = self.target.router
         for host in self.target.hosts:
-            current = self.run.traffic_before.get(host.name) or router.read(host)
+            current = router.read(host)
             if current is None or current.preview != step.color:
                 base = current or Traffic(0, 0, step.color)
                 router.apply(host, Traffic(base.blue, base.green, step.color), self.target.slots())

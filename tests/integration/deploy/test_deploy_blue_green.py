@@ -178,3 +178,14 @@ def test_live_color_is_read_back_and_ledger_tampering_is_detected(project):
     tampered = project.cicd("audit", "verify", "--env", "staging")
     assert tampered.returncode == 1
     assert "2" in tampered.stdout + tampered.stderr
+
+
+def test_recreate_that_fails_its_gate_starts_the_old_version_again(project):
+    project.add_env("staging", strategy="recreate")
+    assert project.deploy("staging", "1.0.0").returncode == 0
+    broken = project.artifact("crashes")
+    (broken / "sample_service" / "app.py").write_text("raise SystemExit('boom at start')\n")
+    result = project.deploy("staging", "2.0.0", "--artifact", str(broken))
+    assert result.returncode == 1
+    assert "restore" in result.stdout and "1.0.0 started again" in result.stdout
+    assert live_version(project, "staging") == "1.0.0"
