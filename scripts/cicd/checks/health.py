@@ -9,7 +9,7 @@ comes with a diagnosis. The orchestrator adds the slot's last log lines.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -66,12 +66,13 @@ def wait_healthy(
     started = time.monotonic()
     deadline = started + settings.timeout_seconds
     outcomes: Counter[str] = Counter()
-    attempts: list[ProbeResult] = []
+    attempts: deque[ProbeResult] = deque(maxlen=KEEP_ATTEMPTS)
+    count = 0
 
     def finish(ok: bool, reason: str, *, died: bool = False) -> GateResult:
         return GateResult(
-            ok, url, reason, len(attempts), round(time.monotonic() - started, 3),
-            dict(outcomes), tuple(attempts[-KEEP_ATTEMPTS:]), died,
+            ok, url, reason, count, round(time.monotonic() - started, 3),
+            dict(outcomes), tuple(attempts), died,
         )  # fmt: skip
 
     if is_alive is not None and not is_alive():
@@ -82,12 +83,13 @@ def wait_healthy(
         remaining = max(0.05, deadline - time.monotonic())
         result = prober(url, host_header=host_header, timeout=min(MAX_ATTEMPT_TIMEOUT, remaining))
         attempts.append(result)
+        count += 1
         outcomes[_outcome(result)] += 1
         elapsed = time.monotonic() - started
         if result.status == settings.expected_status:
             return finish(
                 True,
-                f"healthy after {len(attempts)} attempt(s) in {elapsed:.1f} s "
+                f"healthy after {count} attempt(s) in {elapsed:.1f} s "
                 f"({settings.path} answered {result.status} in {result.latency_ms:.0f} ms)",
             )
         if is_alive is not None and not is_alive():
@@ -95,14 +97,14 @@ def wait_healthy(
                 False,
                 f"the new version stopped running {elapsed:.1f} s after start, before "
                 f"{settings.path} answered {settings.expected_status} "
-                f"({len(attempts)} attempt(s): {_summary(outcomes)})",
+                f"({count} attempt(s): {_summary(outcomes)})",
                 died=True,
             )
         if time.monotonic() >= deadline:
             return finish(
                 False,
                 f"{url} did not answer {settings.expected_status} within "
-                f"{settings.timeout_seconds:g} s ({len(attempts)} attempt(s): "
+                f"{settings.timeout_seconds:g} s ({count} attempt(s): "
                 f"{_summary(outcomes)}; last: {_outcome(result)})",
             )
         time.sleep(min(settings.interval_seconds, max(0.0, deadline - time.monotonic())))
