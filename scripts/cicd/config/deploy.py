@@ -125,10 +125,10 @@ class DeploySettings(_Strict):
     hosts: list[HostSpec] = Field(default_factory=lambda: [HostSpec(name="local")], min_length=1)
     runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
     colors: Colors
-    router: NginxRouter = Field(default_factory=NginxRouter)
-    health: HealthCheck = Field(default_factory=HealthCheck)
+    router: NginxRouter = Field(default_factory=lambda: NginxRouter.model_validate({}))
+    health: HealthCheck = Field(default_factory=lambda: HealthCheck.model_validate({}))
     smoke: list[SmokeCheck] = Field(default_factory=list)
-    verification: Verification = Field(default_factory=Verification)
+    verification: Verification = Field(default_factory=lambda: Verification.model_validate({}))
     canary_steps: list[CanaryStep] = Field(default_factory=list)
     warm_seconds: float = Field(300.0, ge=0, description="old color kept up after the switch")
     releases_to_keep: int = Field(5, ge=1, le=100)

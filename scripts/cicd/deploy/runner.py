@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cicd.deploy import gates
 from cicd.deploy.hosts.local import LocalHost
@@ -66,7 +67,7 @@ class Runner:
         self.record = record
         self.out = reporter
         self.run = run
-        self.handlers: dict[type, Callable[[Step], str]] = {
+        self.handlers: dict[type, Callable[[Any], str]] = {
             RunHooks: self._hooks,
             PrepareRelease: self._prepare,
             StopSlot: self._stop,

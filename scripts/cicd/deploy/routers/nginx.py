@@ -81,8 +81,8 @@ def parse_traffic(config_text: str) -> Traffic | None:
     return Traffic(
         int(match["blue"]),
         int(match["green"]),
-        match["preview"],
-        match["generation"],  # type: ignore[arg-type]
+        match["preview"],  # type: ignore[arg-type]  # the pattern allows blue|green only
+        match["generation"],
         float(match["since"] or 0.0),
     )
 
