@@ -244,7 +244,8 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
     requests_bg = sum(len(window(hits, w[1], w[2])) for w in bg_windows)
 
     # Rollback to warm: the previous color is still up; measure command start -> all answers from it.
-    rollback_ms = []
+    rollback_ms: list[float] = []
+    switch_ms: list[float] = []
     bench.deploy()  # blue-green again, so the recreate leftovers are gone and a warm color exists
     for _ in range(args.rollbacks):
         before = bench.live_version()
@@ -260,6 +261,9 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
         if settled is None or bench.live_version() == before:
             raise SystemExit("rollback did not settle on the warm version")
         rollback_ms.append((settled - started) * 1000)
+        switch_line = next((ln for ln in result.stdout.splitlines() if " switch " in ln), "")
+        if "(" in switch_line:  # the switch alone, as the command timed it (no interpreter start-up)
+            switch_ms.append(float(switch_line.rsplit("(", 1)[1].rstrip("s)")) * 1000)
 
     # A broken version with a 10 s verification window: first broken answer -> old version restored.
     bench.write_env(window_seconds=10)
@@ -290,6 +294,8 @@ def run(bench: Bench, args: argparse.Namespace) -> int:
         "p99_ms_steady": round(statistics.median([v for v in steady_p99s if v is not None]), 2),
         "p99_ms_during_swap": round(statistics.median([v for v in swap_p99s if v is not None]), 2),
         "rollback_to_warm_ms": round(statistics.median(rollback_ms), 1),
+        "rollback_switch_ms": round(statistics.median(switch_ms), 1) if switch_ms else None,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "detect_to_rollback_ms": round(statistics.median(detect_ms), 1) if detect_ms else None,
         "steady_requests": len(steady),
         "repetitions": {"rollbacks": len(rollback_ms), "broken": len(detect_ms)},
