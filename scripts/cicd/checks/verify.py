@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cicd.checks.accesslog import parse_lines
+from cicd.checks.accesslog import LOG_FORMAT_NAME, parse_lines
 from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
 from cicd.checks.metrics import (
@@ -117,23 +117,29 @@ class VerificationRun:
         counted_in_log = self.log is not None
         return result, [] if counted_in_log else [sample_from_probe(result)]
 
+    def _log_error(self, message: str) -> tuple[list[Sample], str]:
+        self.log_errors += 1
+        self.counters = replace(
+            self.counters, log_errors_in_a_row=self.counters.log_errors_in_a_row + 1, last_log_error=message
+        )
+        return [], message
+
     def _read_log(self) -> tuple[list[Sample], str | None]:
         if self.log is None:
             return [], None
         try:
             lines = self.log.read_new()
         except LogUnavailableError as err:
-            self.log_errors += 1
-            self.counters = replace(
-                self.counters,
-                log_errors_in_a_row=self.counters.log_errors_in_a_row + 1,
-                last_log_error=err.message,
-            )
-            return [], err.message
-        self.log_reads_ok += 1
-        self.counters = replace(self.counters, log_errors_in_a_row=0)
+            return self._log_error(err.message)
         records, skipped = parse_lines(lines)
         self.skipped_lines += skipped
+        if skipped and not records:  # lines arrive but none in our format: the router logs another one
+            return self._log_error(
+                f"{self.log.description} has {skipped} line(s) not in the {LOG_FORMAT_NAME} format "
+                f"(render cicd.checks.accesslog.LOG_FORMAT into the access_log)"
+            )
+        self.log_reads_ok += 1
+        self.counters = replace(self.counters, log_errors_in_a_row=0)
         if self.concurrent is not None:
             self.concurrent_totals.add(samples_from_records(records, self.concurrent))
         return samples_from_records(records, self.upstreams), None

@@ -221,3 +221,20 @@ def test_concurrent_baseline_from_the_stable_color_in_the_same_window(http_serve
     result = run.finish()
     assert result.baseline is not None and result.baseline.source == "stable color, same window"
     assert "(baseline 50.0 ms)" in result.reason
+
+
+def test_a_log_in_another_format_is_a_broken_metrics_source(http_server, tmp_path):
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    settings = Verification(window_seconds=60, consecutive_error_limit=2)
+    run = VerificationRun(
+        http_server, settings, HEALTH, log=FileLogSource(str(log_path)), upstreams=None, baseline=None
+    )
+    run.start()
+    combined = '127.0.0.1 - - [22/Nov/2026:07:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl"\n'
+    write(log_path, combined * 3)
+    assert run.tick().log_error is not None
+    write(log_path, combined)
+    report = run.tick()
+    assert report.phase is Phase.ERROR
+    assert "has 1 line(s) not in the cicd_access format" in report.reason
