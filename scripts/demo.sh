@@ -12,10 +12,15 @@ say() { printf '\n\033[1;34m# %s\033[0m\n' "$*"; }
 step cicd validate
 step cicd graph
 step cicd plan
-step cicd run --output .cicd/last-run.json
+pipeline_status=0
+step cicd run --output .cicd/last-run.json || pipeline_status=$?
+if [ "$pipeline_status" -ne 0 ]; then
+  # The deploy part below does not need the pipeline's package; show it anyway, fail at the end.
+  printf '\n\033[1;31m# cicd run failed (exit %s); continuing with the deploy demo\033[0m\n' "$pipeline_status"
+fi
 
 # ---- deploy: everything the demo starts lives under .cicd/demo (base dir = parent of its config dir)
-DEMO=.cicd/demo
+DEMO="$PWD/.cicd/demo"
 stop_previous_demo() {
   # nginx and the color slots of an earlier demo run (by their pid files only, never by name)
   for conf in "$DEMO"/.cicd/nginx/*/nginx.conf; do
@@ -103,3 +108,7 @@ if cicd history --help >/dev/null 2>&1; then
   step cicd history "${CONFIG[@]}"
 fi
 stop_previous_demo
+if [ "$pipeline_status" -ne 0 ]; then
+  echo "the pipeline run failed earlier (exit $pipeline_status): see its output above" >&2
+  exit "$pipeline_status"
+fi
