@@ -96,7 +96,7 @@ def measure_baseline(target: Target, color: Color) -> GateResult:
         traffic = target.router.read(host)
         # Only requests since this color went live: an earlier version on the same port is not the baseline.
         since = traffic.live_since if traffic and traffic.live_since else 0.0
-        lookback = max(0.5, min(BASELINE_LOOKBACK_SECONDS, time.time() - since))
+        lookback = round(max(0.5, min(BASELINE_LOOKBACK_SECONDS, time.time() - since)), 1)
         per_host[host.name] = check_baseline(
             _live_url(target),
             settings.verification,
