@@ -160,7 +160,7 @@ class Act:
     env: dict[str, str] = field(default_factory=dict)
 
     def run(self, event: str, workflow: str, payload: dict, *, timeout: float = 240,
-            extra: list[str] | None = None) -> ActRun:
+            extra: list[str] | None = None, path: str | None = None) -> ActRun:
         event_file = self.work / f"event-{event}-{time.monotonic_ns()}.json"
         event_file.write_text(json.dumps(payload))
         argv = [
@@ -178,7 +178,9 @@ class Act:
             argv += ["--local-repository", mapping]
         argv += extra or []
         started = time.monotonic()
-        env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        # This checkout's .venv first on PATH: setup-cicd then finds cicd and skips the install.
+        path = path or f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        env = {**os.environ, "PATH": path,
                "XDG_CACHE_HOME": str(self.work / "act-cache")}
         env.pop("GITHUB_ACTIONS", None)
         done = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, timeout=timeout, env=env)
