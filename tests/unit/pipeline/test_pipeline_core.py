@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pipeline_helpers import job, pipeline, stage
 
 from cicd.config.models import When
@@ -358,3 +360,52 @@ def test_retry_backoff_doubles_from_a_small_base_up_to_a_cap() -> None:
     from cicd.pipeline.executor import backoff_delay
 
     assert [backoff_delay(n, 0.25, 8.0) for n in range(1, 8)] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+@st.composite
+def random_pipelines(draw):  # type: ignore[no-untyped-def]
+    """Acyclic stage graphs (each stage depends only on earlier ones), 1-3 jobs each, some failing."""
+    count = draw(st.integers(1, 8))
+    stages = []
+    for i in range(count):
+        deps = draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else set()
+        jobs = [job(f"s{i}j{j}") for j in range(draw(st.integers(1, 3)))]
+        stages.append(stage(f"s{i}", *jobs, deps=tuple(f"s{d}" for d in sorted(deps))))
+    failing = draw(st.sets(st.sampled_from([j.name for s in stages for j in s.jobs])))
+    skipped = draw(st.sets(st.sampled_from([s.name for s in stages])))
+    return pipeline(*stages), failing, {name: "condition" for name in skipped}
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_pipelines(), st.integers(1, 4))
+def test_scheduler_invariants_on_random_graphs(case, slots: int) -> None:  # type: ignore[no-untyped-def]
+    ctx, failing, conditions = case
+    sched = Scheduler(ctx.stages, conditions)
+    deps = {s.name: set(s.dependencies) for s in ctx.stages}
+    started: list = []
+    skipped: dict[str, str] = {}
+    running: list = []
+    while True:
+        skipped.update((j.name, reason) for j, reason in sched.take_skips())
+        batch = sched.take_ready(slots - len(running))
+        for j in batch:
+            # A job starts only once every dependency stage has finished, and none of them failed.
+            assert all(sched.stage_status.get(d) == "success" for d in deps[j.stage])
+        started += batch
+        running += batch
+        if not running:
+            break
+        finished = running.pop(0)
+        sched.finish(finished, ok=finished.name not in failing)
+    closed = dict(sched.stage_status)
+    assert sched.done
+    all_jobs = [j.name for j in ctx.jobs]
+    # Every job either ran exactly once or was skipped with a reason, never both.
+    assert sorted([j.name for j in started] + list(skipped)) == sorted(all_jobs)
+    for s in ctx.stages:
+        if closed[s.name] == "skipped":
+            assert all(
+                skipped[j.name] == "condition" or skipped[j.name].startswith("dependency ") for j in s.jobs
+            )
+        failed_dep = [d for d in s.dependencies if closed[d] != "success"]
+        assert (closed[s.name] == "skipped") == bool(failed_dep or s.name in conditions)
