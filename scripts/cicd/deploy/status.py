@@ -53,12 +53,13 @@ def _host_health(target: Target, color) -> list[dict[str, Any]]:
 
 
 def environment_status(target: Target, record: Record) -> dict[str, Any]:
-    expire_warm(target)
+    snap = record.snapshot()
+    if not snap.get("locked"):  # a running deploy owns the slots; it expires warm slots itself
+        expire_warm(target)
     live = inspect(target)
     hosts = _host_health(target, live.color)
     healthy = [row["slot_healthy"] and row["router_healthy"] for row in hosts]
     health = "healthy" if live.color and all(healthy) else "degraded" if any(healthy) else "unhealthy"
-    snap = record.snapshot()
     return {
         "environment": target.environment,
         "current_version": live.version,
