@@ -2,9 +2,10 @@
 
 First from history: the access log's recent lines for the old color's upstream (the last
 `lookback_seconds`), which costs nothing when the service has traffic. When that gives fewer than
-`min_samples` requests, a short burst of probes through the live listener fills the gap (a fraction of
-a second on a healthy service). The log source is left positioned at its end, so verify(...,
-skip_existing=False) on the same source also sees the requests served during the switch.
+20 requests (a p95 needs them; or `min_samples` if higher), a short burst of probes through the live
+listener fills the gap (a fraction of a second on a healthy service). The log source is left
+positioned at its end, so verify(..., skip_existing=False) on the same source also sees the requests
+served during the switch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from cicd.checks.accesslog import parse_lines
 from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
 from cicd.checks.metrics import Sample, sample_from_probe, samples_from_records, window_stats
-from cicd.checks.verdict import Baseline
+from cicd.checks.verdict import LATENCY_MIN_SAMPLES, Baseline
 from cicd.checks.verify import probe_target
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def measure_baseline(
         except LogUnavailableError as err:
             log_ok = False
             notes.append(f"access log unreadable: {err.message}")
-    missing = settings.min_samples - len(samples)
+    missing = max(settings.min_samples, LATENCY_MIN_SAMPLES) - len(samples)  # a p95 needs 20
     if missing > 0:
         path, _ = probe_target(settings, health)
         url = join_url(base_url, path)

@@ -140,12 +140,12 @@ def test_baseline_falls_back_to_probes(http_server, tmp_path):
     quiet = measure_baseline(
         http_server, settings, HEALTH, log=FileLogSource(str(tmp_path / "empty.log")), upstreams=None
     )
-    assert quiet.stats.requests == 5 and quiet.stats.probes == 5
+    assert quiet.stats.requests == 20 and quiet.stats.probes == 20  # a p95 needs 20
     assert quiet.source.startswith("access log unreadable: access log") and quiet.source.endswith(
-        "5 probe(s)"
+        "20 probe(s)"
     )
     no_log = measure_baseline(http_server, settings, HEALTH, log=None, upstreams=None)
-    assert no_log.source == "5 probe(s)" and no_log.stats.p95_ms is not None
+    assert no_log.source == "20 probe(s)" and no_log.stats.p95_ms is not None
 
 
 def test_latency_regression_against_a_baseline(http_server, tmp_path):
@@ -173,7 +173,7 @@ def test_unanswered_baseline_probes_do_not_excuse_errors(tmp_path):
         sock.bind(("127.0.0.1", 0))
         nothing_live = f"http://127.0.0.1:{sock.getsockname()[1]}"
     baseline = measure_baseline(nothing_live, Verification(min_samples=3), HEALTH, log=None, upstreams=None)
-    assert baseline.stats.requests == 0 and baseline.source == "3 probe(s), 3 unanswered"
+    assert baseline.stats.requests == 0 and baseline.source == "20 probe(s), 20 unanswered"
     assert baseline.latency_reference_ms(Verification()) is None
 
 
