@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from .conftest import GITHUB, REPO
 
@@ -72,3 +73,24 @@ def test_zizmor_catches_unpinned_actions_and_missing_permissions(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "unpinned-uses" in out and "excessive-permissions" in out and "artipacked" in out
+
+
+def composite_scripts():
+    standins = REPO / "tests" / "e2e" / "actions"
+    actions = [*(GITHUB / "actions").glob("*/action.yml"), *standins.glob("*/action.yml")]
+    for path in sorted(actions):
+        steps = YAML(typ="safe").load(path.read_text())["runs"]["steps"]
+        for index, step in enumerate(steps):
+            if "run" in step:
+                yield pytest.param(step["run"], id=f"{path.parent.name}-{index}")
+
+
+@pytest.mark.parametrize("script", list(composite_scripts()))
+def test_composite_action_scripts_pass_shellcheck(script):
+    # actionlint checks workflow files only; the scripts of composite actions get shellcheck here.
+    assert "${{" not in script
+    result = subprocess.run(
+        [tool("shellcheck"), "--shell=bash", "--severity=style", "-"],
+        input=script, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
