@@ -86,6 +86,11 @@ def _error_breach(stats: WindowStats, span_s: float, settings: Verification, lim
     ).replace("%", " %")
 
 
+def _reference_text(reference_ms: float, settings: Verification) -> str:
+    floored = reference_ms == settings.latency_floor_ms
+    return ("floor " if floored else "") + f"{reference_ms:.1f} ms"
+
+
 def _latency_breach(
     stats: WindowStats, span_s: float, settings: Verification, reference_ms: float | None
 ) -> str | None:
@@ -98,7 +103,7 @@ def _latency_breach(
         return None
     return (
         f"p95 latency {stats.p95_ms:.1f} ms > {settings.max_latency_ratio:g}x baseline "
-        f"{reference_ms:.1f} ms over {stats.requests} requests in {span_s:.1f} s"
+        f"{_reference_text(reference_ms, settings)} over {stats.requests} requests in {span_s:.1f} s"
     )
 
 
@@ -163,7 +168,9 @@ def judge_end(
         )
     latency = f", p95 {cumulative.p95_ms:.1f} ms" if cumulative.p95_ms is not None else ""
     reference = baseline.latency_reference_ms(settings) if baseline else None
-    compared = f" (baseline {reference:.1f} ms)" if reference is not None else " (no baseline)"
+    compared = (
+        f" (baseline {_reference_text(reference, settings)})" if reference is not None else " (no baseline)"
+    )
     return Phase.SUCCESSFUL, (
         f"error rate {cumulative.error_rate:.1%}{latency}{compared} over {cumulative.requests} requests "
         f"in {elapsed_s:.1f} s"

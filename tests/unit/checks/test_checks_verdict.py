@@ -72,7 +72,7 @@ def test_latency_floor_keeps_tiny_baselines_from_failing_good_versions():
         breach(stats(20, p95=45.0), base=baseline(p95=1.0)) is None
     )  # 45x of 1 ms, under 2x the 25 ms floor
     assert breach(stats(20, p95=50.5), base=baseline(p95=1.0)) == (
-        "p95 latency 50.5 ms > 2x baseline 25.0 ms over 20 requests in 0.5 s"
+        "p95 latency 50.5 ms > 2x baseline floor 25.0 ms over 20 requests in 0.5 s"
     )
     tight = SETTINGS.model_copy(update={"latency_floor_ms": 0.0})
     assert breach(stats(20, p95=3.0), base=baseline(p95=1.0), settings=tight) is not None
@@ -149,7 +149,7 @@ def end(
 def test_end_of_window_verdicts():
     assert end(stats(200, 1, p95=12.0), base=baseline()) == (
         Phase.SUCCESSFUL,
-        "error rate 0.5 %, p95 12.0 ms (baseline 25.0 ms) over 200 requests in 10.0 s",
+        "error rate 0.5 %, p95 12.0 ms (baseline floor 25.0 ms) over 200 requests in 10.0 s",
     )
     assert end(stats(3)) == (Phase.INCONCLUSIVE, "only 3 request(s) in 10.0 s, need 10 to judge")
     assert (

@@ -164,7 +164,7 @@ def test_latency_regression_against_a_baseline(http_server, tmp_path):
     write(log_path, *[line(200, seconds=0.080)] * 20)
     report = run.tick()
     assert report.phase is Phase.FAILED and report.reason.startswith(
-        "p95 latency 80.0 ms > 2x baseline 25.0 ms"
+        "p95 latency 80.0 ms > 2x baseline floor 25.0 ms"
     )
 
 
@@ -215,7 +215,7 @@ def test_concurrent_baseline_from_the_stable_color_in_the_same_window(http_serve
         return run, run.tick()
 
     _, alone = run_with(None)
-    assert alone.phase is Phase.FAILED and "baseline 25.0 ms" in alone.reason  # floored
+    assert alone.phase is Phase.FAILED and "baseline floor 25.0 ms" in alone.reason  # floored
     run, together = run_with({stable})
     assert together.phase is Phase.RUNNING
     result = run.finish()
