@@ -254,10 +254,17 @@ http {{
         if current is not None:
             self.wait_for_generation(host, current.generation)
         # Old workers keep accepting on the shared listen socket until they process the shutdown
-        # signal; the switch is done only when none of them can take a new request.
+        # signal; the switch is done only when none of them can take a new request. A worker that got
+        # it renames itself "... is shutting down" as it closes its listeners (then finishes in-flight
+        # requests, which need no waiting for).
         deadline = time.monotonic() + OLD_WORKERS_GRACE
-        while any(process_alive(host, pid) for pid in old_workers) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        while any(self._still_accepting(host, pid) for pid in old_workers) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    @staticmethod
+    def _still_accepting(host: Host, pid: int) -> bool:
+        cmdline = host.get(f"/proc/{pid}/cmdline")
+        return cmdline is not None and b"shutting down" not in cmdline and process_alive(host, pid)
 
     def _master_pid(self, host: Host) -> int | None:
         raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
