@@ -49,7 +49,8 @@ def _check(path: Path, model: type[BaseModel]) -> Checked:
     file = display_path(path)
     checked = Checked(file)
     if not path.is_file():
-        what = "directory, not a file" if path.is_dir() else "file not found"
+        # Never opened: a FIFO or device given as a config file would block or never end.
+        what = "file not found" if not path.exists() else "not a regular file"
         checked.problems.append(Problem(Location(file), what))
         return checked
     try:

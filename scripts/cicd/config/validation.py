@@ -16,7 +16,7 @@ def is_environment_file(path: Path) -> bool:
     """Environment files live in an `environments/` folder; elsewhere the contents decide."""
     if path.parent.name == "environments":
         return True
-    if path.stem == "pipeline":
+    if path.stem == "pipeline" or not path.is_file():  # never open a FIFO or device to peek
         return False
     try:
         head = path.read_bytes()[:65536].decode("utf-8", "replace")

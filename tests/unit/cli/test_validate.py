@@ -260,3 +260,15 @@ def test_repository_config_copy_validates(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CICD_CACHE_DIR", str(tmp_path / "validator-cache"))
     assert run(capsys, "validate")[0] == 0
+
+
+def test_fifo_is_refused_without_blocking(project, capsys):
+    fifo = project / "config" / "pipe.yml"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "validate", "config/pipe.yml")
+    assert (code, err) == (1, "config/pipe.yml: error: not a regular file\n")
+
+
+def test_directory_is_refused(project, capsys):
+    code, _, err = run(capsys, "validate", "config/environments")
+    assert (code, err) == (1, "config/environments: error: not a regular file\n")
