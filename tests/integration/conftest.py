@@ -129,6 +129,8 @@ def fleet(sshd_fleet, tmp_path):
 
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         pytest.skip("nginx is not installed (scripts/install-system-deps.sh installs it)")
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("hosts in network namespaces need root and iproute2 (.ci/run runs as root)")
     hosts = [
         sshd_fleet.start("web-1", isolated=True),
         sshd_fleet.start("web-2", isolated=True, env={FAIL_ENV: "1"}),

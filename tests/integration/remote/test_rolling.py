@@ -9,35 +9,29 @@ from tests.integration.support.fleet import FAIL_ENV, free_ports, process_deploy
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def env(fleet):
+def test_rolling_host_by_host_and_back_when_a_host_fails(fleet):
     hosts = [host.spec() for host in fleet.hosts]
     fleet.add_env("web", process_deploy(hosts, free_ports(4), strategy="rolling"))
     first = fleet.deploy("web", "1.0.0")
     assert first.returncode == 0, first.stdout + first.stderr
     assert fleet.live_versions("web") == ["1.0.0", "1.0.0"]
-    return "web"
 
-
-def test_rolling_updates_host_by_host_primary_last(fleet, env):
-    result = fleet.deploy(env, "2.0.0")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert output.index("web-2 serves 2.0.0 on green") < output.index("web-1 serves 2.0.0 on green")
-    assert fleet.live_versions(env) == ["2.0.0", "2.0.0"]
-    dry = fleet.cicd("deploy", "--env", env, "--version", "3.0.0", "--dry-run")
-    assert "[roll] on web-2: prepare 3.0.0, start it in blue" in dry.stdout
-
-
-def test_a_host_failing_mid_roll_switches_the_rolled_hosts_back(fleet, env):
     # Starts on web-2 (its sshd sets the variable), refuses on web-1, which rolls second.
     refuse = f"import os, sys\nif not os.environ.get({FAIL_ENV!r}):\n    sys.exit('refusing to start here')"
-    result = fleet.deploy(env, "2.0.0", "--artifact", str(fleet.artifact("refuses-on-web-1", refuse)))
+    result = fleet.deploy("web", "2.0.0", "--artifact", str(fleet.artifact("refuses-on-web-1", refuse)))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "web-2 serves 2.0.0 on green" in output
     assert "rolling deploy stopped at web-1; switched back web-2 to blue" in output
-    assert fleet.live_versions(env) == ["1.0.0", "1.0.0"]
+    assert fleet.live_versions("web") == ["1.0.0", "1.0.0"]
     for host in fleet.hosts:
-        assert "blue=100 green=0" in fleet.traffic(host, env)
-        assert not (host.home / ".cicd" / "run" / env / "green.pid").exists()
+        assert "blue=100 green=0" in fleet.traffic(host, "web")
+        assert not (host.home / ".cicd" / "run" / "web" / "green.pid").exists()
+
+    result = fleet.deploy("web", "2.1.0")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert output.index("web-2 serves 2.1.0 on green") < output.index("web-1 serves 2.1.0 on green")
+    assert fleet.live_versions("web") == ["2.1.0", "2.1.0"]
+    dry = fleet.cicd("deploy", "--env", "web", "--version", "3.0.0", "--dry-run")
+    assert "[roll] on web-2: prepare 3.0.0, start it in blue" in dry.stdout
