@@ -23,6 +23,7 @@ from cicd import secrets
 KILL_GRACE_SECONDS = 2.0
 # A process that left the job's group (setsid) may hold the output pipe open; we stop waiting for it.
 OUTPUT_DRAIN_SECONDS = 2.0
+OUTPUT_DRAIN_LIMIT_SECONDS = 60.0  # even if such a process keeps writing
 MAX_LINE_BYTES = 64 * 1024
 
 
@@ -62,7 +63,8 @@ class JobProcess:
                 cwd=self._cwd,
                 start_new_session=True,
             )
-        reader = threading.Thread(target=_copy_output, args=(proc, log, on_line), daemon=True)
+        copier = OutputCopier(proc, log, on_line)
+        reader = threading.Thread(target=copier.run, daemon=True)
         reader.start()
         try:
             code: int | None = proc.wait(timeout=max(timeout, 0.0))
@@ -71,8 +73,7 @@ class JobProcess:
             code = proc.wait()
         # Whatever the job left running in its group (a background server, a stuck child) goes with it.
         kill_group(proc.pid, proc)
-        reader.join(OUTPUT_DRAIN_SECONDS)
-        if reader.is_alive():
+        if not copier.drain(reader):
             log.write("[cicd] output still held open by a process outside the job's group; log cut here\n")
         stopped_by = self._stopped_by
         return AttemptOutcome(None if stopped_by else code, stopped_by, time.monotonic() - started)
@@ -136,17 +137,41 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _copy_output(proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[str], None] | None) -> None:
-    assert proc.stdout is not None
-    with proc.stdout:
-        for raw in iter(lambda: proc.stdout.readline(MAX_LINE_BYTES), b""):  # type: ignore[union-attr]
-            line = secrets.redact(raw.decode("utf-8", "replace"))
-            try:
-                log.write(line if line.endswith("\n") else line + "\n")
-            except ValueError:  # the job already ended and closed its log (output held by a detached process)
-                return
-            if on_line is not None:
+class OutputCopier:
+    """Copies a job's output, line by line, to its log (secrets redacted) and to the display."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: TextIO, on_line: Callable[[str], None] | None):
+        self._proc = proc
+        self._log = log
+        self._on_line = on_line
+        self.lines = 0
+
+    def run(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        with stdout:
+            for raw in iter(lambda: stdout.readline(MAX_LINE_BYTES), b""):
+                line = secrets.redact(raw.decode("utf-8", "replace"))
                 try:
-                    on_line(line.rstrip("\n"))
-                except Exception:  # a broken terminal must not stop the draining, or the job would block
-                    on_line = None
+                    self._log.write(line if line.endswith("\n") else line + "\n")
+                except ValueError:  # the job ended and closed its log (output held by a detached process)
+                    return
+                self.lines += 1
+                self._show(line.rstrip("\n"))
+
+    def _show(self, line: str) -> None:
+        if self._on_line is not None:
+            try:
+                self._on_line(line)
+            except Exception:  # a broken terminal must not stop the draining, or the job would block
+                self._on_line = None
+
+    def drain(self, reader: threading.Thread) -> bool:
+        """Wait for the end of the output once the job has ended. As long as lines still arrive (a slow
+        display) keep waiting; stop when nothing came for OUTPUT_DRAIN_SECONDS (a process outside the
+        job's group holds the pipe open), or after OUTPUT_DRAIN_LIMIT_SECONDS. True when the output ended."""
+        seen, deadline = -1, time.monotonic() + OUTPUT_DRAIN_LIMIT_SECONDS
+        while reader.is_alive() and self.lines != seen and time.monotonic() < deadline:
+            seen = self.lines
+            reader.join(OUTPUT_DRAIN_SECONDS)
+        return not reader.is_alive()
