@@ -261,34 +261,41 @@ class SSHHost:
         if proc.returncode != 0:
             raise self._fail(*(classify_ssh_failure(stderr) or (_tail(stderr) or "ssh failed", "sshd's log")))
 
-    def _exec(self, command_line: str, data: bytes | None, timeout: float | None, *, what: str):
+    def _exec(
+        self, command_line: str, data: bytes | None, timeout: float | None, *, what: str
+    ) -> tuple[int, bytes, bytes]:
+        """Run one command line; (exit code, stdout, stderr). ssh's own failures raise HostError."""
         self._ensure_master()
-        argv = self.ssh_argv(command_line)
         try:
             proc = subprocess.Popen(
-                argv,
+                self.ssh_argv(command_line),
                 stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-        except OSError as err:
-            raise self._fail(f"cannot run ssh: {err.strerror}", "that openssh-client is installed") from err
+        except OSError as exc:
+            raise self._fail(f"cannot run ssh: {exc.strerror}", "that openssh-client is installed") from exc
         try:
-            out, err = proc.communicate(input=data, timeout=timeout)
+            stdout, stderr = proc.communicate(input=data, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            # The master holds copies of our pipes (a mux client passes its stdio) until the remote
-            # command ends, so do not wait for EOF: kill the client, reap it, drop the pipes.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            for pipe in (proc.stdin, proc.stdout, proc.stderr):
-                if pipe is not None:
-                    with contextlib.suppress(OSError):
-                        pipe.close()
+            _abandon(proc)
             raise HostError(f"{self.name} ({self.where}): `{what}` timed out after {timeout:g}s") from exc
         if proc.returncode == SSH_FAILED:
-            failure = classify_ssh_failure(err.decode(errors="replace"))
+            failure = classify_ssh_failure(stderr.decode(errors="replace"))
             if failure is not None:
                 raise self._fail(*failure)
-        return proc.returncode, out, err
+        return proc.returncode, stdout, stderr
+
+
+def _abandon(proc: subprocess.Popen) -> None:
+    """The master holds copies of a client's pipes (a mux client passes its stdio) until the remote
+    command ends, so never wait for EOF after a timeout: kill the client, reap it, drop the pipes.
+    The remote command itself runs on until it ends or writes to its closed output."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
