@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,15 @@ class Checked:
 
 
 def display_path(path: Path) -> str:
-    """The path as shown in messages and annotations: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
+    """The path as shown in messages and annotations: relative to the working directory when inside it,
+    else to the checkout in GitHub Actions (annotations attach only to repository-relative paths)."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    for base in [Path.cwd(), *([Path(workspace)] if workspace else [])]:
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except (ValueError, OSError):
+            continue
+    return str(path)
 
 
 def _check(path: Path, model: type[BaseModel]) -> Checked:

@@ -272,3 +272,14 @@ def test_fifo_is_refused_without_blocking(project, capsys):
 def test_directory_is_refused(project, capsys):
     code, _, err = run(capsys, "validate", "config/environments")
     assert (code, err) == (1, "config/environments: error: not a regular file\n")
+
+
+def test_annotations_use_repository_relative_paths_from_a_subdirectory(project, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(project))
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    (project / "config" / "pipeline.yml").write_text(PIPELINE + "colour: red\n")
+    code, out, _ = run(capsys, "validate", "--config-dir", "../config")
+    assert code == 1
+    assert out.startswith("::error file=config/pipeline.yml,line=8,col=1::unknown key 'colour'")
