@@ -97,14 +97,16 @@ def inspect(target: Target) -> Live:
     live_status = target.runtime.status(host, target.slot(live_color))
     idle_status = target.runtime.status(host, target.slot(other_color(live_color)))
     warm = target.read_warm(host) or {}
-    warm_color = idle_status.color if idle_status.running and not traffic.split else None
+    # Warm means: kept up on purpose (a warm record), not merely running (a leftover never is).
+    is_warm = idle_status.running and not traffic.split and warm.get("color") == idle_status.color
+    warm_color = idle_status.color if is_warm else None
     return Live(
         traffic, live_color, live_status.version, warm_color,
         idle_status.version if warm_color else None, warm.get("until") if warm_color else None,
     )  # fmt: skip
 
 
-def converge(target: Target, out: Reporter) -> None:
+def converge(target: Target, out: Reporter, record: Record) -> None:
     """Undo what an interrupted run may have left, so planning starts from one healthy live color."""
     primary_traffic = None
     for host in target.hosts:
@@ -124,8 +126,14 @@ def converge(target: Target, out: Reporter) -> None:
         if warm is None and traffic is not None and traffic.weight(traffic.live_color) > 0:
             idle = target.slot(other_color(traffic.live_color))
             status = target.runtime.status(host, idle)
-            if status.running:  # left by an interrupted run: it gets a warm window, then goes
+            if status.running and status.version in record.protected():
+                # the previous live version, left without its warm record by a run killed right
+                # after the switch: it gets its warm window, then goes
                 target.write_warm(host, idle.color, status.version, target.settings.warm_seconds)
+                continue
+            if status.running:  # a version that never went live (killed before its switch): never warm
+                target.runtime.stop(host, idle)
+                out.phase("info", "converge", f"{host.name}: stopped {status.version} left in {idle.color}")
                 continue
         if warm and warm.get("until", 0) < time.time():
             target.runtime.stop(host, target.slot(warm["color"]))
@@ -194,7 +202,7 @@ def deploy(
         ttl=target.settings.lock_ttl_seconds,
         wait=request.wait,
     ):
-        converge(target, out)
+        converge(target, out, record)
         live = inspect(target)
         out.line(
             f"deploy {request.version} to {target.environment} ({strategy}): live now "

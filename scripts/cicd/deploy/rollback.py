@@ -53,10 +53,10 @@ def rollback(
         ttl=target.settings.lock_ttl_seconds,
         wait=wait,
     ):
+        # Converge first (cheap when nothing was interrupted): an expired warm slot or a leftover that
+        # never went live must not be mistaken for the instant-rollback target.
+        converge(target, out, record)
         live = inspect(target)
-        if live.warm_color is None:  # not on the instant path: converging may stop expired warm slots
-            converge(target, out)
-            live = inspect(target)
         wanted = to or live.warm_version or record.previous_good(live.version)
         if wanted is None:
             raise RollbackError(

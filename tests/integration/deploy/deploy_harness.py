@@ -53,7 +53,7 @@ def environment(name: str, ports: list[int], **deploy_overrides) -> dict:
         },
         "colors": {"blue": {"port": blue}, "green": {"port": green}},
         "router": {"listen": f"127.0.0.1:{listen}", "preview_listen": f"127.0.0.1:{preview}"},
-        "health": {"path": "/healthz", "interval_seconds": 0.1, "timeout_seconds": 5},
+        "health": {"path": "/healthz", "interval_seconds": 0.1, "timeout_seconds": 15},
         "smoke": [
             {"name": "version", "path": "/version"},
             {"name": "quote", "path": "/api/quote?sku=widget&quantity=2", "contains": '"total"'},
@@ -120,6 +120,11 @@ class Project:
 
     def deploy(self, name: str, version: str, *extra: str, **kwargs) -> subprocess.CompletedProcess:
         return self.cicd("deploy", "--env", name, "--version", version, *extra, **kwargs)
+
+    def must_deploy(self, name: str, version: str, *extra: str) -> subprocess.CompletedProcess:
+        result = self.deploy(name, version, *extra)
+        assert result.returncode == 0, f"deploy {version} failed:\n{result.stdout}{result.stderr}"
+        return result
 
     def status(self, name: str) -> dict:
         result = self.cicd("status", "--env", name, "--json")

@@ -52,7 +52,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(project):
 def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(project):
     project.add_env("staging")
     for version in ("1.0.0", "1.1.0"):
-        assert project.deploy("staging", version).returncode == 0
+        project.must_deploy("staging", version)
 
     started = time.monotonic()
     warm = project.cicd("rollback", "--env", "staging", "--reason", "bad numbers")
@@ -68,7 +68,7 @@ def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(projec
     assert " start " not in warm.stdout  # nothing restarted
 
     # 1.1.0 is warm now; ask for 1.0.0's predecessor... there is none: 1.2.0 then cold back to 1.1.0
-    assert project.deploy("staging", "1.2.0").returncode == 0  # green 1.2.0 live, blue 1.0.0 warm
+    project.must_deploy("staging", "1.2.0")  # green 1.2.0 live, blue 1.0.0 warm
     cold = project.cicd("rollback", "--env", "staging", "--to", "1.1.0")
     assert cold.returncode == 0, cold.stdout + cold.stderr
     assert " health " in cold.stdout and " smoke " in cold.stdout
@@ -89,7 +89,7 @@ def test_rollback_with_nothing_to_roll_back_to(project):
 
 def test_failed_health_gate_never_switches_and_shows_the_logs(project):
     project.add_env("staging")
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     broken = project.artifact("crashes")
     (broken / "sample_service" / "app.py").write_text(
         "raise SystemExit('config file /etc/app.toml missing')\n"
@@ -104,7 +104,7 @@ def test_failed_health_gate_never_switches_and_shows_the_logs(project):
 
 def test_failed_smoke_test_never_switches(project):
     project.add_env("staging")
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     broken = project.artifact("no-quotes", patch="self._send_json(500, {'error': 'boom'})\nreturn")
     result = project.deploy("staging", "2.0.0", "--artifact", str(broken))
     assert result.returncode == 1
@@ -116,7 +116,7 @@ def test_failed_smoke_test_never_switches(project):
 
 def test_port_in_use_is_one_line_and_live_keeps_serving(project):
     env = project.add_env("staging")
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     squatter = socket.socket()
     squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     squatter.bind(("127.0.0.1", env["deploy"]["colors"]["green"]["port"]))
@@ -132,7 +132,7 @@ def test_port_in_use_is_one_line_and_live_keeps_serving(project):
 
 def test_nginx_config_failing_nginx_t_never_goes_live(project):
     env = project.add_env("staging")
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     env["deploy"]["router"]["listen"] = "no-such-host.invalid:18999"
     project.write_env(env)
     result = project.deploy("staging", "1.1.0")
@@ -164,7 +164,7 @@ def test_live_color_is_read_back_and_ledger_tampering_is_detected(project):
 
     project.add_env("staging")
     for version in ("1.0.0", "1.1.0"):
-        assert project.deploy("staging", version).returncode == 0
+        project.must_deploy("staging", version)
     conf = next(project.root.glob(".cicd/nginx/staging/nginx.conf")).read_text()
     assert "# cicd-traffic: blue=0 green=100 preview=blue" in conf
     status, _ = get(project.url("staging"))
@@ -182,7 +182,7 @@ def test_live_color_is_read_back_and_ledger_tampering_is_detected(project):
 
 def test_recreate_that_fails_its_gate_starts_the_old_version_again(project):
     project.add_env("staging", strategy="recreate")
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     broken = project.artifact("crashes")
     (broken / "sample_service" / "app.py").write_text("raise SystemExit('boom at start')\n")
     result = project.deploy("staging", "2.0.0", "--artifact", str(broken))

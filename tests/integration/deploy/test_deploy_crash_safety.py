@@ -54,7 +54,7 @@ PHASES = ["prepare", "start", "health", "smoke", "baseline", "switch", "warm", "
 
 def test_sigkill_at_every_phase_then_rerun_converges(project):
     project.add_env("staging", verification={"window_seconds": 0.5})
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     live = "1.0.0"
     for number, phase in enumerate(PHASES, start=1):
         version = f"2.{number}.0"
@@ -83,7 +83,7 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
 
 def test_a_stale_lock_of_a_dead_deploy_is_recovered_and_recorded(project):
     project.add_env("staging", lock_ttl_seconds=6)
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     proc = project.popen(
         "deploy", "--env", "staging", "--version", "1.1.0", extra_env={"CICD_TEST_PAUSE_AT": "health"}
     )

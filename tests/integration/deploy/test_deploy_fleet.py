@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_failed_switch_on_one_host_switches_the_others_back(project):
     project.add_env("staging")
-    assert project.deploy("staging", "1.0.0").returncode == 0  # host a: blue live
+    project.must_deploy("staging", "1.0.0")  # host a: blue live
     target = build_target(load_environment(project.config_dir, "staging"), base_dir=str(project.root))
     host_a = target.primary
     host_b = LocalHost("b", cwd=str(Path(project.root) / "b"))  # its nginx cannot bind the live port

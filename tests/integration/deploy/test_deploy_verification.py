@@ -24,7 +24,7 @@ HALF_BROKEN = (
 
 def test_verification_breach_switches_back_to_the_warm_color(project):
     project.add_env("staging", verification={"window_seconds": 6, "interval_seconds": 0.25})
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     broken = project.artifact("broken", patch=HALF_BROKEN)
     load = Load(project.url("staging", "/api/quote?sku=widget&quantity=2"), workers=2, seconds=30).start()
     try:
@@ -55,7 +55,7 @@ def test_canary_abort_returns_all_traffic_to_stable(project):
         canary_steps=[{"weight": 50}, {"weight": 100}],
         verification={"window_seconds": 4, "interval_seconds": 0.25},
     )
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     broken = project.artifact("broken", patch=HALF_BROKEN)
     load = Load(project.url("staging", "/api/quote?sku=widget&quantity=2"), workers=2, seconds=30).start()
     try:
@@ -78,7 +78,7 @@ def test_canary_success_moves_traffic_step_by_step(project):
         canary_steps=[{"weight": 25, "pause_seconds": 0.5}],
         verification={"window_seconds": 0.5},
     )
-    assert project.deploy("staging", "1.0.0").returncode == 0
+    project.must_deploy("staging", "1.0.0")
     result = project.deploy("staging", "1.1.0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "blue 75% / green 25%" in result.stdout and "all traffic to green" in result.stdout
