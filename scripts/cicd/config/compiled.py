@@ -115,6 +115,8 @@ def _store(key: str, built: Any) -> None:
         entry, modules = _dumps(built)
         data = dict(_cache()) or {"format": _FORMAT, "sources": {}, "validators": {}}
         sources = {**data["sources"], **{name: _source_hash(name) for name in modules}}
+        if None in sources.values():  # a source we cannot hash could change unnoticed: keep no cache
+            return
         data = {"format": _FORMAT, "sources": sources, "validators": {**data["validators"], key: entry}}
         import tempfile  # only when writing: reading is the common case
 
