@@ -25,6 +25,7 @@ def test_pull_request_ci_passes(act, github_api):
     assert state["violations"] == [] and state["bugs"] == []
     (comment,) = state["comments"]
     assert "CI report ✅ passed" in comment["body"]
+    assert "```mermaid\nflowchart LR" in comment["body"]
 
 
 def test_pull_request_with_a_failing_test_fails(act, github_api):
