@@ -100,3 +100,20 @@ def test_a_stale_lock_of_a_dead_deploy_is_recovered_and_recorded(project):
     assert "interrupted" in history.stdout
     ledger = project.cicd("audit", "show", "--env", "staging")
     assert "lock.recover" in ledger.stdout
+
+
+def test_a_version_killed_before_its_switch_is_never_a_rollback_target(project):
+    project.add_env("staging")
+    project.must_deploy("staging", "1.0.0")
+    proc = project.popen(
+        "deploy", "--env", "staging", "--version", "6.6.6", extra_env={"CICD_TEST_PAUSE_AT": "smoke"}
+    )
+    _wait_for_line(proc, "paused before smoke")  # 6.6.6 runs in green, healthy but never smoke-tested
+    proc.kill()
+    proc.wait()
+    rollback = project.cicd("rollback", "--env", "staging", "--wait")
+    assert rollback.returncode == 1
+    assert "nothing to roll back to" in last_line(rollback)
+    assert "stopped 6.6.6 left in green" in rollback.stdout
+    assert live_version(project, "staging") == "1.0.0"
+    assert project.status("staging")["warm_color"] is None
