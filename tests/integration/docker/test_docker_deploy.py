@@ -39,6 +39,7 @@ def project(tmp_path, docker_engine, sample_image):
         "smoke": [{"name": "quote", "path": "/api/quote?sku=widget&quantity=2", "contains": '"total"'}],
         "verification": {"window_seconds": 1.0, "interval_seconds": 0.25, "min_samples": 2},
         "warm_seconds": 120,
+        "releases_to_keep": 2,
     })  # fmt: skip
     proj.name, proj.url = name, f"http://127.0.0.1:{listen}/version"  # type: ignore[attr-defined]
     yield proj
@@ -66,10 +67,21 @@ def test_blue_green_with_containers_then_warm_rollback(project, docker_engine):
     assert "warm" in back.stdout and live(project.url) == "1.0.0"
 
 
-def test_an_image_that_does_not_exist_fails_in_one_line_and_live_keeps_serving(project, sample_image):
+def test_a_missing_image_changes_nothing_and_old_images_are_pruned(project, sample_image, docker_engine):
     assert project.deploy(project.name, "1.0.0").returncode == 0
     result = project.deploy(project.name, "9.9.9")
     assert result.returncode == 1
     assert f"image not found: {sample_image.repository}:9.9.9 on local" in last_line(result)
     assert "Traceback" not in result.stderr
     assert live(project.url) == "1.0.0"
+
+    # releases_to_keep: 2. By 4.0.0, 1.0.0 is neither live, warm, previous nor last known good: it goes.
+    for version in ("2.0.0", "3.0.0", "4.0.0"):
+        sample_image(version)
+        deployed = project.deploy(project.name, version)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    tags = docker_engine.docker("image", "ls", "--format", "{{.Tag}}", sample_image.repository).stdout.split()
+    assert "1.0.0" not in tags and {"3.0.0", "4.0.0"} <= set(tags)
+    cold = project.cicd("rollback", "--env", project.name, "--to", "1.0.0")
+    assert cold.returncode == 1 and "1.0.0 is not retained on local" in last_line(cold)
+    assert live(project.url) == "4.0.0"

@@ -158,12 +158,13 @@ class DockerRuntimeImpl:
         host.put(self._state_file(host), json.dumps(prepared, sort_keys=True).encode())
 
     def releases(self, host: Host) -> list[str]:
-        """Versions whose image is on the host, oldest prepared first."""
+        """Versions prepared here whose image is still on the host, oldest prepared first. Tags of the
+        repository this runtime never prepared (built or pulled by hand) are not ours to prune."""
         fmt = "{{.Repository}}:{{.Tag}}"
         listed = self._docker(host, "image", "ls", "--format", fmt, self.settings.image)
         tags = parse_image_tags(listed.stdout, self.settings.image) if listed.ok else []
         prepared = self._prepared(host)
-        return sorted(tags, key=lambda tag: (prepared.get(tag, 0.0), tag))
+        return sorted((tag for tag in tags if tag in prepared), key=lambda tag: (prepared[tag], tag))
 
     def remove_release(self, host: Host, version: str) -> None:
         # Untag only (no -f): an image a container still uses stays, the engine refuses.
