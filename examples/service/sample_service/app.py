@@ -37,7 +37,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     version = "0.0.0-dev"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         if os.environ.get("SERVICE_ACCESS_LOG"):
             super().log_message(format, *args)
 
@@ -57,7 +57,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/healthz":
-            self._send_json(HTTPStatus.OK, {"status": "ok", "uptime_seconds": round(time.time() - STARTED_AT, 3)})
+            uptime = round(time.time() - STARTED_AT, 3)
+            self._send_json(HTTPStatus.OK, {"status": "ok", "uptime_seconds": uptime})
         elif url.path == "/version":
             self._send_json(HTTPStatus.OK, {"version": self.version})
         elif url.path == "/api/quote":
@@ -78,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(host: str, port: int, version: str) -> ThreadingHTTPServer:
-    handler = type("VersionedHandler", (Handler,), {"version": version})
+    handler: type[Handler] = type("VersionedHandler", (Handler,), {"version": version})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -90,15 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--version", dest="service_version")
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, read_version(args.service_version))
+    version = read_version(args.service_version)
+    server = make_server(args.host, args.port, version)
 
     # SIGTERM drains: stop accepting, let in-flight requests finish, then exit 0.
     def stop(_signum: int, _frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"sample-service {server.RequestHandlerClass.version} listening on {args.host}:{args.port}",
-          file=sys.stderr, flush=True)
+    print(f"sample-service {version} listening on {args.host}:{args.port}", file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:

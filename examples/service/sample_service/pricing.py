@@ -37,4 +37,10 @@ def quote(sku: str, quantity: str | int) -> dict:
     unit = CATALOGUE[sku]
     discount = discount_for(count)
     total = (unit * count * (1 - discount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return {"sku": sku, "quantity": count, "unit_price": str(unit), "discount": str(discount), "total": str(total)}
+    return {
+        "sku": sku,
+        "quantity": count,
+        "unit_price": str(unit),
+        "discount": str(discount),
+        "total": str(total),
+    }

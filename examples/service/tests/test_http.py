@@ -45,4 +45,4 @@ def test_quote_rejects_bad_input(base_url):
 
 def test_unknown_route_is_404(base_url):
     status, body, _ = get(f"{base_url}/missing")
-    assert status == 404
+    assert status == 404 and body == {"error": "no route for /missing"}
