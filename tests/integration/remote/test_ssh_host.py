@@ -101,6 +101,20 @@ def test_commands_reuse_one_master_connection(sshd_hosts):
     assert check.returncode != 0
 
 
+def test_a_killed_master_is_replaced(sshd_hosts):
+    host = sshd_hosts[0].ssh_host()
+    host.run(["true"])
+    check = subprocess.run([*host.ssh_options(), "-O", "check", host.address], capture_output=True, text=True)
+    master_pid = int(check.stderr.split("pid=")[1].split(")")[0])
+    os.kill(master_pid, 9)  # leaves a stale socket file behind
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{master_pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert host.run(["echo", "again"]).stdout == "again\n"
+    check = subprocess.run([*host.ssh_options(), "-O", "check", host.address], capture_output=True, text=True)
+    assert check.returncode == 0 and f"pid={master_pid})" not in check.stderr
+
+
 def test_a_stopped_sshd_is_a_one_line_connection_refused(sshd_hosts):
     target = sshd_hosts[1]
     host = target.ssh_host()

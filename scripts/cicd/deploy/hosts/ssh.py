@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -244,7 +245,7 @@ class SSHHost:
         return HostError(f"{self.where}: {what} — check {check}")
 
     def _ensure_master(self) -> None:
-        if os.path.exists(self.control_path()):
+        if _master_answers(self.control_path()):
             return
         _ControlDir.used.add((*self.ssh_options(), self.address))
         # stderr to a file: the forked master keeps its stdio, so a pipe would never see EOF
@@ -286,6 +287,21 @@ class SSHHost:
             if failure is not None:
                 raise self._fail(*failure)
         return proc.returncode, stdout, stderr
+
+
+def _master_answers(path: str) -> bool:
+    """A live master accepts on its socket; a killed one leaves a stale file, removed here so a new
+    master can take its place (clients would otherwise each make a full connection)."""
+    if not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(path)
+            return True
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return False
 
 
 def _abandon(proc: subprocess.Popen) -> None:
