@@ -21,10 +21,11 @@ fi
 
 # ---- deploy: everything the demo starts lives under .cicd/demo (base dir = parent of its config dir)
 DEMO="$PWD/.cicd/demo"
+NGINX=$(PATH="$PATH:/usr/sbin:/sbin" command -v nginx || echo nginx)
 stop_previous_demo() {
   # nginx and the color slots of an earlier demo run (by their pid files only, never by name)
   for conf in "$DEMO"/.cicd/nginx/*/nginx.conf; do
-    if [ -f "$conf" ]; then nginx -q -p "$(dirname "$conf")/" -c "$conf" -s stop 2>/dev/null || true; fi
+    if [ -f "$conf" ]; then "$NGINX" -q -p "$(dirname "$conf")/" -c "$conf" -s stop 2>/dev/null || true; fi
   done
   for pidfile in "$DEMO"/.cicd/run/*/*.pid; do
     if [ -f "$pidfile" ]; then kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true; fi

@@ -35,6 +35,7 @@ MARKER = re.compile(
     re.MULTILINE,
 )
 GENERATION_PATH = "/__cicd/generation"
+SBIN_LOOKUP_SCRIPT = 'PATH="$PATH:/usr/sbin:/sbin" command -v "$1"'
 # How long a switch waits for the old workers to finish their in-flight requests and exit.
 OLD_WORKERS_GRACE = 5.0
 PREVIEW_MARKER = re.compile(r"^# cicd-preview-listen: (?P<listen>\S+)$", re.MULTILINE)
@@ -107,6 +108,7 @@ class NginxTrafficRouter:
         self.settings = settings
         self.environment = environment
         self.log_format = log_format
+        self._binaries: dict[str, str] = {}  # host name -> resolved nginx path
 
     # -- paths ---------------------------------------------------------------------------------------
     def prefix(self, host: Host) -> str:
@@ -121,7 +123,18 @@ class NginxTrafficRouter:
         return os.path.join(self.prefix(host), "logs", "access.log")
 
     def _nginx(self, host: Host, conf: str, *extra: str) -> list[str]:
-        return [self.settings.binary, "-p", self.prefix(host) + "/", "-c", conf, *extra]
+        return [self._binary(host), "-p", self.prefix(host) + "/", "-c", conf, *extra]
+
+    def _binary(self, host: Host) -> str:
+        """The nginx binary on the host. Debian installs it in /usr/sbin, which a non-root PATH (or
+        ssh's) often lacks, so a bare name is looked up there too (as a positional parameter)."""
+        binary = self.settings.binary
+        if "/" in binary:
+            return binary
+        if host.name not in self._binaries:
+            found = host.run(["sh", "-c", SBIN_LOOKUP_SCRIPT, "sh", binary], check=False, timeout=10)
+            self._binaries[host.name] = found.stdout.strip() or binary
+        return self._binaries[host.name]
 
     # -- rendering (pure) ----------------------------------------------------------------------------
     def render(self, traffic: Traffic, slots: dict[Color, Slot], *, prefix: str) -> str:
