@@ -4,14 +4,17 @@ fails stops the roll and the hosts already rolled go back to the color they kept
 from __future__ import annotations
 
 import pytest
-from tests.integration.support.fleet import FAIL_ENV, free_ports, process_deploy
+from tests.integration.support.fleet import FAIL_ENV, SharedBalancer, Traffic, free_ports, process_deploy
 
 pytestmark = pytest.mark.integration
 
 
-def test_rolling_host_by_host_and_back_when_a_host_fails(fleet):
+def test_rolling_host_by_host_and_back_when_a_host_fails(fleet, tmp_path):
     hosts = [host.spec() for host in fleet.hosts]
-    fleet.add_env("web", process_deploy(hosts, free_ports(4), strategy="rolling"))
+    blue, green, listen, preview = free_ports(4)
+    # Each host's nginx listens on every address of its namespace, so a balancer in front can reach it.
+    fleet.add_env("web", process_deploy(hosts, [blue, green, listen, preview], strategy="rolling",
+                                        router={"listen": f"0.0.0.0:{listen}"}))
     first = fleet.deploy("web", "1.0.0")
     assert first.returncode == 0, first.stdout + first.stderr
     assert fleet.live_versions("web") == ["1.0.0", "1.0.0"]
@@ -28,9 +31,16 @@ def test_rolling_host_by_host_and_back_when_a_host_fails(fleet):
         assert "blue=100 green=0" in fleet.traffic(host, "web")
         assert not (host.home / ".cicd" / "run" / "web" / "green.pid").exists()
 
-    result = fleet.deploy("web", "2.1.0")
+    balancer = SharedBalancer.start(tmp_path / "lb", [f"{host.address}:{listen}" for host in fleet.hosts])
+    try:
+        with Traffic(f"http://127.0.0.1:{balancer.port}/version") as load:
+            result = fleet.deploy("web", "2.1.0")
+    finally:
+        balancer.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
+    assert load.requests > 20 and load.failures == []  # no request failed through the shared balancer
+    assert load.versions == {"1.0.0", "2.1.0"}
     assert output.index("web-2 serves 2.1.0 on green") < output.index("web-1 serves 2.1.0 on green")
     assert fleet.live_versions("web") == ["2.1.0", "2.1.0"]
     dry = fleet.cicd("deploy", "--env", "web", "--version", "3.0.0", "--dry-run")

@@ -124,3 +124,75 @@ class FleetProject:
 def last_line(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+LB_CONF = """pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+worker_processes 1;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    upstream fleet {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ proxy_pass http://fleet; }}
+    }}
+}}
+"""
+
+
+@dataclass
+class SharedBalancer:
+    """A plain nginx in front of the hosts' own nginx listeners, as a cloud load balancer would be."""
+
+    root: Path
+    port: int
+
+    @classmethod
+    def start(cls, root: Path, upstreams: list[str]) -> SharedBalancer:
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        port = free_ports(1)[0]
+        servers = "\n".join(f"        server {upstream};" for upstream in upstreams)
+        (root / "nginx.conf").write_text(LB_CONF.format(root=root, servers=servers, port=port))
+        subprocess.run(["nginx", "-p", f"{root}/", "-c", str(root / "nginx.conf")], check=True, timeout=20)
+        return cls(root, port)
+
+    def stop(self) -> None:
+        pid_file = self.root / "nginx.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().strip()), 15)
+
+
+class Traffic:
+    """GET a URL back to back in a thread until stopped (bounded by count); counts failures."""
+
+    def __init__(self, url: str, limit: int = 20_000):
+        import threading
+
+        self.url, self.limit = url, limit
+        self.requests, self.failures, self.versions = 0, [], set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        import urllib.request
+
+        while not self._stop.is_set() and self.requests < self.limit:
+            self.requests += 1
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    self.versions.add(json.loads(response.read())["version"])
+            except (OSError, ValueError) as err:
+                self.failures.append(repr(err))

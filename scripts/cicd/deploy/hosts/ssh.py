@@ -40,7 +40,8 @@ PUT_SCRIPT = (
     'tmp=$(mktemp "$dir/.cicd-put.XXXXXX"); trap \'rm -f -- "$tmp"\' EXIT; '
     'cat >"$tmp"; chmod "$2" "$tmp"; mv -f -- "$tmp" "$1"; trap - EXIT'
 )
-GET_SCRIPT = f'[ -e "$1" ] || exit {MISSING}; exec cat -- "$1"'
+# A file may vanish between the test and the read (/proc/<pid>/... of an exiting process): still "missing".
+GET_SCRIPT = f'[ -e "$1" ] || exit {MISSING}; cat -- "$1" && exit 0; [ -e "$1" ] || exit {MISSING}; exit 1'
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SAFE_ADDRESS = re.compile(r"^[A-Za-z0-9_.:\[\]%-]+$")
 
