@@ -90,10 +90,21 @@ class _Composer:
         self.aliases = 0
 
     def run(self, text: str) -> Any:
+        handlers = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.AliasEvent: self._alias,
+            yaml.MappingStartEvent: self._open_mapping,
+            yaml.SequenceStartEvent: self._open_sequence,
+            yaml.MappingEndEvent: self._close,
+            yaml.SequenceEndEvent: self._close,
+            yaml.DocumentStartEvent: self._document,
+        }
         parser = yaml.CSafeLoader(text)
         try:
             while (event := parser.get_event()) is not None and type(event) is not yaml.StreamEndEvent:
-                self._event(event)
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
         finally:
             parser.dispose()
         return None if self.root is None else self.root.data
@@ -101,21 +112,16 @@ class _Composer:
     def _fail(self, mark: Mark, message: str, hint: str | None = None) -> None:
         raise SourceError(Problem(Location(self.doc.file, *mark), message, hint))
 
-    def _event(self, event: Any) -> None:
-        kind = type(event)
-        if kind is yaml.DocumentStartEvent:
-            self.documents += 1
-            if self.documents > 1:
-                self._fail(_mark(event), "more than one YAML document in the file", "remove the '---' line")
-        elif kind is yaml.ScalarEvent:
-            self._finish(self._scalar(event), event.anchor)
-        elif kind is yaml.AliasEvent:
-            self.aliases += 1
-            self._finish(self._alias(event), None)
-        elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
-            self._open(event, {} if kind is yaml.MappingStartEvent else [])
-        elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
-            self._close()
+    def _document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self._fail(_mark(event), "more than one YAML document in the file", "remove the '---' line")
+
+    def _open_mapping(self, event: Any) -> None:
+        self._open(event, {})
+
+    def _open_sequence(self, event: Any) -> None:
+        self._open(event, [])
 
     def _open(self, event: Any, data: Any) -> None:
         if len(self.stack) >= MAX_DEPTH:
@@ -131,7 +137,7 @@ class _Composer:
             self.open_anchors.add(event.anchor)
         self.stack.append(_Frame(data, path, _mark(event), event.anchor))
 
-    def _close(self) -> None:
+    def _close(self, event: Any = None) -> None:
         frame = self.stack.pop()
         if frame.merges:
             _apply_merges(frame, self.doc)
@@ -140,7 +146,10 @@ class _Composer:
             self.open_anchors.discard(frame.anchor)
         self._finish(node, frame.anchor)
 
-    def _scalar(self, event: Any) -> _Node:
+    def _scalar(self, event: Any) -> None:
+        self._finish(self._scalar_node(event), event.anchor)
+
+    def _scalar_node(self, event: Any) -> _Node:
         value, tag = event.value, event.tag
         if tag is None and (not event.implicit[0] or (value and value[0] not in _RESOLVED_FIRST)):
             tag = _STR_TAG  # quoted, or plain text no implicit type (number, bool, null, ...) can start with
@@ -159,7 +168,11 @@ class _Composer:
             self._problem(node.mark, f"invalid {tag.rsplit(':', 1)[-1]} value {describe(value)}: {err}")
         return node
 
-    def _alias(self, event: Any) -> _Node:
+    def _alias(self, event: Any) -> None:
+        self.aliases += 1
+        self._finish(self._alias_node(event), None)
+
+    def _alias_node(self, event: Any) -> _Node:
         name = event.anchor
         if name in self.open_anchors:
             self._fail(_mark(event), f"recursive alias '*{name}' refers to a node that contains it")
@@ -179,7 +192,8 @@ class _Composer:
             return
         frame = self.stack[-1]
         frame.size += node.size
-        frame.height = max(frame.height, node.height + 1)
+        if node.height >= frame.height:
+            frame.height = node.height + 1
         if frame.size > MAX_NODES:
             if self.aliases:
                 self._fail(node.mark, f"aliases expand to more than {MAX_NODES} values", "use fewer aliases")
