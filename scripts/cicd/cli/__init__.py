@@ -43,13 +43,13 @@ def report(err: CicdError) -> None:
             gha.annotate("error", text, file=loc.file, line=loc.line, col=loc.col)
         return
     print(f"error: {err}", file=sys.stderr)
-    loc = err.location
+    where = err.location
     gha.annotate(
         "error",
         str(err),
-        file=loc.file if loc else None,
-        line=loc.line if loc else None,
-        col=loc.col if loc else None,
+        file=where.file if where else None,
+        line=where.line if where else None,
+        col=where.col if where else None,
     )
 
 

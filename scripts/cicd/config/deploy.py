@@ -17,7 +17,8 @@ HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use, not at import: most commands never validate a deploy block.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class HostSpec(_Strict):
@@ -122,20 +123,20 @@ class CanaryStep(_Strict):
 
 class DeploySettings(_Strict):
     strategy: Literal["blue_green", "canary", "rolling", "recreate"] = "blue_green"
-    hosts: list[HostSpec] = Field(default_factory=lambda: [HostSpec(name="local")], min_length=1)
+    hosts: list[HostSpec] = Field(default_factory=lambda: [HostSpec.model_construct(name="local")], min_length=1)
     runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
     colors: Colors
-    router: NginxRouter = Field(default_factory=lambda: NginxRouter.model_validate({}))
-    health: HealthCheck = Field(default_factory=lambda: HealthCheck.model_validate({}))
+    router: NginxRouter = Field(default_factory=NginxRouter.model_construct)
+    health: HealthCheck = Field(default_factory=HealthCheck.model_construct)
     smoke: list[SmokeCheck] = Field(default_factory=list)
-    verification: Verification = Field(default_factory=lambda: Verification.model_validate({}))
+    verification: Verification = Field(default_factory=Verification.model_construct)
     canary_steps: list[CanaryStep] = Field(default_factory=list)
     warm_seconds: float = Field(300.0, ge=0, description="old color kept up after the switch")
     releases_to_keep: int = Field(5, ge=1, le=100)
     state_path: str = ".cicd/state/{environment}.db"
     # the deploy lock expires this long after the last heartbeat, so a killed deploy frees it soon
     lock_ttl_seconds: float = Field(30.0, ge=2, le=3600)
-    hooks: Hooks = Field(default_factory=Hooks)
+    hooks: Hooks = Field(default_factory=Hooks.model_construct)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> DeploySettings:
