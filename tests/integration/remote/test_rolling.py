@@ -24,7 +24,7 @@ def test_rolling_host_by_host_and_back_when_a_host_fails(fleet, tmp_path):
     result = fleet.deploy("web", "2.0.0", "--artifact", str(fleet.artifact("refuses-on-web-1", refuse)))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "web-2 serves 2.0.0 on green" in output
+    assert "web-2 serves 2.0.0 on green" in output, output
     assert "rolling deploy stopped at web-1; switched back web-2 to blue" in output
     assert fleet.live_versions("web") == ["1.0.0", "1.0.0"]
     for host in fleet.hosts:
@@ -39,8 +39,9 @@ def test_rolling_host_by_host_and_back_when_a_host_fails(fleet, tmp_path):
         balancer.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert load.requests > 20 and load.failures == []  # no request failed through the shared balancer
-    assert load.versions == {"1.0.0", "2.1.0"}
+    # no request failed through the shared balancer while the hosts rolled one after the other
+    assert load.requests > 20 and load.failures == [], (load.requests, load.failures[:5])
+    assert load.versions == {"1.0.0", "2.1.0"}, load.versions
     assert output.index("web-2 serves 2.1.0 on green") < output.index("web-1 serves 2.1.0 on green")
     assert fleet.live_versions("web") == ["2.1.0", "2.1.0"]
     dry = fleet.cicd("deploy", "--env", "web", "--version", "3.0.0", "--dry-run")
