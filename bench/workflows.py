@@ -93,6 +93,10 @@ def one_run(base: Path, api_url: str, serial: bool, index: int) -> tuple[float, 
     run = act.run("pull_request", "ci.yml", pull_request_event(repo),
                   extra=["--concurrent-jobs", "1", "--json"] if serial else None, timeout=600)
     durations = job_seconds(run.output) if serial else {}
+    if run.returncode != 0:  # say why, so a red run is never just a number
+        (base / f"red-run-{index}.log").write_text(run.output)
+        failed = [line for line in run.output.splitlines() if "❌" in line or "Job failed" in line]
+        print("\n".join(failed[-20:]), flush=True)
     return run.seconds, run.returncode == 0, len(durations or run.job_results()), durations
 
 
