@@ -93,7 +93,8 @@ class LocalHost:
     def get(self, path: str) -> bytes | None:
         try:
             return self._path(path).read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # ESRCH: a /proc/<pid>/ file whose process exited while we read it is gone, like a missing file.
             return None
         except OSError as err:
             raise HostError(f"{self.name}: cannot read {path}: {err.strerror}") from err
