@@ -46,7 +46,7 @@ def test_gate_times_out_with_a_diagnosis_when_nothing_listens():
     result = wait_healthy(url, HealthCheck(interval_seconds=0.1, timeout_seconds=1.0))
     took = time.monotonic() - started
     assert not result.ok and not result.died
-    assert 1.0 <= took < 2.0
+    assert 1.0 <= took < 5.0  # the 1 s timeout, not an endless wait
     assert result.attempt_count >= 5
     assert result.outcomes == {"connection refused": result.attempt_count}
     assert f"{url}/healthz did not answer 200 within 1 s" in result.reason
@@ -75,7 +75,7 @@ def test_gate_fails_fast_when_the_process_died(sample_service_env):
     finally:
         stop_process(proc)
     assert not result.ok and result.died
-    assert took < 2.0  # not the 30 s timeout
+    assert took < 10.0  # not the 30 s timeout
     assert "stopped running" in result.reason and "connection refused" in result.reason
 
 

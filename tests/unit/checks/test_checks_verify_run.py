@@ -34,7 +34,7 @@ def test_probes_alone_judge_a_service_without_a_log(http_server):
     assert result.phase is Phase.SUCCESSFUL, result.reason
     assert result.cumulative.probes == result.cumulative.requests >= 10
     assert [r.index for r in reports] == list(range(1, len(reports) + 1)) and len(reports) == result.intervals
-    assert 1.1 <= result.elapsed_s < 2.0
+    assert 1.1 <= result.elapsed_s < 4.0
     json.dumps(result.as_dict())
 
 
