@@ -123,7 +123,9 @@ class CanaryStep(_Strict):
 
 class DeploySettings(_Strict):
     strategy: Literal["blue_green", "canary", "rolling", "recreate"] = "blue_green"
-    hosts: list[HostSpec] = Field(default_factory=lambda: [HostSpec.model_construct(name="local")], min_length=1)
+    hosts: list[HostSpec] = Field(
+        default_factory=lambda: [HostSpec.model_construct(name="local")], min_length=1
+    )
     runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
     colors: Colors
     router: NginxRouter = Field(default_factory=NginxRouter.model_construct)
