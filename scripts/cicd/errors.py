@@ -7,11 +7,10 @@ traceback only with -v. Library exceptions are translated at the boundary with `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where in a file a problem is; line and col are 1-based, None when unknown."""
 
     file: str
@@ -28,8 +27,7 @@ class Location:
         return ":".join(parts)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One located configuration problem: `FILE:LINE:COL: error: message (key path)`."""
 
     location: Location

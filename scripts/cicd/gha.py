@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
@@ -140,7 +139,7 @@ def _append(env_var: str, text: str) -> bool:
 
 def set_output(name: str, value: str) -> bool:
     """Write a step output; multi-line values use a random heredoc delimiter."""
-    delimiter = f"ghadelim_{uuid.uuid4().hex}"
+    delimiter = f"ghadelim_{os.urandom(16).hex()}"
     return _append("GITHUB_OUTPUT", f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 

@@ -7,10 +7,8 @@ Relative paths in an environment's deploy block resolve against the project root
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -58,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def actor() -> str:
     """Who deploys: the GitHub actor and run inside Actions, else user@host."""
+    import getpass
+    import socket
+
     if os.environ.get("GITHUB_ACTOR"):
         run = os.environ.get("GITHUB_RUN_ID")
         return f"{os.environ['GITHUB_ACTOR']} (run {run})" if run else os.environ["GITHUB_ACTOR"]

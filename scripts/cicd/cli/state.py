@@ -7,7 +7,6 @@ host; relative paths against the project root, the parent of --config-dir) and c
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
@@ -89,6 +88,8 @@ def open_environment_state(config_dir: Path, name: str):
 
 
 def run_lock(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from cicd.state import LockOwner
     from cicd.state.render import lock_line
 
