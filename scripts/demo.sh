@@ -105,9 +105,7 @@ echo "cicd deploy exited $code: 3.0.0 was caught by verification and rolled back
 
 say "4. what is live now, and the history"
 step cicd status "${CONFIG[@]}"
-if cicd history --help >/dev/null 2>&1; then
-  step cicd history "${CONFIG[@]}"
-fi
+step cicd history "${CONFIG[@]}"
 stop_previous_demo
 if [ "$pipeline_status" -ne 0 ]; then
   echo "the pipeline run failed earlier (exit $pipeline_status): see its output above" >&2
