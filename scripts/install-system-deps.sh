@@ -16,6 +16,7 @@ declare -A needs=(
   [busybox-static]=/bin/busybox
   [wrk]=/usr/bin/wrk
   [git]=/usr/bin/git
+  [iproute2]=/usr/sbin/ip  # network namespaces for isolated test hosts
   [curl]=/usr/bin/curl  # health and verification probes sent from remote hosts
 )
 missing=()
@@ -32,7 +33,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing: ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 # The packaged nginx and sshd start system-wide services we do not use; tests run private instances.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   $sudo systemctl disable --now nginx ssh >/dev/null 2>&1 || true
