@@ -9,10 +9,11 @@ BIN    := $(VENV)/bin
 system-deps:
 	@scripts/install-system-deps.sh
 
-$(BIN)/cicd: pyproject.toml
+# constraints.txt pins every package (and pip itself), so a fresh machine installs what the tests passed with.
+$(BIN)/cicd: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 install: system-deps $(BIN)/cicd

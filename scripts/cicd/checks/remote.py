@@ -19,8 +19,8 @@ from cicd.checks.logsource import (
     LogUnavailableError,
     complete_tail_lines,
 )
-from cicd.deploy.hosts.base import Host
 from cicd.errors import HostError
+from cicd.hosts.base import Host
 
 # Values reach the script as positional parameters ($1 path, $2 first byte, $3 byte count), never
 # pasted into it.
@@ -94,7 +94,7 @@ class HostLogSource:
 
 def log_source_for(host: Host, path: str) -> LogSource:
     """A file source on this machine, a command-based one on any other host."""
-    from cicd.deploy.hosts.local import LocalHost
+    from cicd.hosts.local import LocalHost
 
     return FileLogSource(path) if isinstance(host, LocalHost) else HostLogSource(host, path)
 
@@ -123,7 +123,7 @@ def parse_curl_output(url: str, stdout: str, stderr: str, returncode: int, timeo
 
 def curl_prober(host: Host) -> Prober:
     """A prober that runs curl on `host` (for listeners only reachable there); LocalHost probes directly."""
-    from cicd.deploy.hosts.local import LocalHost
+    from cicd.hosts.local import LocalHost
 
     if isinstance(host, LocalHost):
         return probe

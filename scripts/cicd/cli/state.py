@@ -78,10 +78,10 @@ def open_environment_state(config_dir: Path, name: str):
     env = load_environment(Path(config_dir), name)
     base_dir = str(Path(config_dir).resolve().parent)
     if env.deploy is None:
-        from cicd.deploy.hosts.local import LocalHost
+        from cicd.hosts.local import LocalHost
 
         return open_state(env.name, DEFAULT_STATE_PATH, LocalHost(cwd=base_dir))
-    from cicd.deploy.hosts import build_host
+    from cicd.hosts import build_host
 
     host = build_host(env.deploy.hosts[0], base_dir=base_dir)
     return open_state(env.name, env.deploy.state_path, host)

@@ -70,6 +70,11 @@ def _yaml_problem(err: yaml.YAMLError, file: str, text: str) -> Problem:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     context = getattr(err, "context", None)
+    if "maximum nesting depth" in problem:
+        # PyYAML >= 6.0.2 stops flow nesting itself (at 1000 levels, while scanning ahead), before our
+        # composer sees level MAX_DEPTH: it is the same refusal, so it reads the same.
+        message = f"nesting is deeper than {MAX_DEPTH} levels"
+        return Problem(Location(file, mark.line + 1, mark.column + 1) if mark else Location(file), message)
     message = f"malformed YAML: {problem}" + (f" ({context})" if context else "")
     if mark is None:
         return Problem(Location(file), message)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cicd.config.deploy import DeploySettings
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.hosts.local import LocalHost
 from cicd.deploy.runtimes.base import Color, Slot
+from cicd.hosts.base import Host
+from cicd.hosts.local import LocalHost
 
 if TYPE_CHECKING:
     from cicd.deploy.target import Target

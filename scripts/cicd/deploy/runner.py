@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cicd.deploy import gates
-from cicd.deploy.hosts.local import LocalHost
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
@@ -39,6 +38,7 @@ from cicd.deploy.steps import (
 )
 from cicd.deploy.target import Target
 from cicd.errors import CicdError, DeploymentError, HealthCheckError
+from cicd.hosts.local import LocalHost
 
 # Test-only: pause before the first step of this phase (lets crash-safety tests SIGKILL a real run there).
 PAUSE_ENV = "CICD_TEST_PAUSE_AT"

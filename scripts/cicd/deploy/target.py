@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from cicd.config.context import EnvironmentContext
 from cicd.config.deploy import DeploySettings
-from cicd.deploy.hosts import build_host
-from cicd.deploy.hosts.base import Host
 from cicd.deploy.routers.nginx import NginxTrafficRouter
 from cicd.deploy.runtimes import build_runtime
 from cicd.deploy.runtimes.base import COLORS, Color, Runtime, Slot
 from cicd.errors import DeploymentError
+from cicd.hosts import build_host
+from cicd.hosts.base import Host
 
 
 def _log_format() -> str:

@@ -100,7 +100,7 @@ def _redacted(value: Any, key: str | None = None) -> Any:
 def _is_local(host: Any) -> bool:
     if host is None:
         return True
-    from cicd.deploy.hosts.local import LocalHost
+    from cicd.hosts.local import LocalHost
 
     return isinstance(host, LocalHost)
 

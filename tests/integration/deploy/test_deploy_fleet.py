@@ -10,7 +10,6 @@ import pytest
 from deploy_harness import live_version
 
 from cicd.config import load_environment
-from cicd.deploy.hosts.local import LocalHost
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
@@ -18,6 +17,7 @@ from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import Release
 from cicd.deploy.target import build_target
 from cicd.errors import DeploymentError
+from cicd.hosts.local import LocalHost
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import urllib.request
 import pytest
 
 from cicd.config.deploy import DockerRuntime, HostSpec
-from cicd.deploy.hosts.local import LocalHost
 from cicd.deploy.runtimes.base import Release, Runtime, Slot
 from cicd.deploy.runtimes.docker import DockerRuntimeImpl
 from cicd.errors import DeploymentError
+from cicd.hosts.local import LocalHost
 
 pytestmark = pytest.mark.integration
 

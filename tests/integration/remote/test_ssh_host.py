@@ -149,7 +149,7 @@ def test_an_unknown_host_key_is_refused(sshd_hosts):
     empty = target.home.parent / "empty_known_hosts"
     empty.write_text("")
     spec = target.host_spec().model_copy(update={"known_hosts_file": str(empty)})
-    from cicd.deploy.hosts.ssh import SSHHost
+    from cicd.hosts.ssh import SSHHost
 
     with pytest.raises(HostError, match="host key unknown — check add the host's key"):
         SSHHost(spec).run(["true"])
@@ -165,7 +165,7 @@ def test_a_changed_host_key_is_refused(sshd_hosts):
     key = " ".join(second.host_key_line.split()[:2])
     forged.write_text(f"[{first.address}]:{first.port} {key}\n")
     spec = first.host_spec().model_copy(update={"known_hosts_file": str(forged)})
-    from cicd.deploy.hosts.ssh import SSHHost
+    from cicd.hosts.ssh import SSHHost
 
     with pytest.raises(HostError, match="host key mismatch — check the host key changed"):
         SSHHost(spec, accept_new_host_keys=True).run(["true"])

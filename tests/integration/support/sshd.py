@@ -141,7 +141,7 @@ class SshdHost:
         return HostSpec(**self.spec())
 
     def ssh_host(self, **kwargs):
-        from cicd.deploy.hosts.ssh import SSHHost
+        from cicd.hosts.ssh import SSHHost
 
         return SSHHost(self.host_spec(), **kwargs)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from cicd.checks.http import USER_AGENT, join_url, probe
 from cicd.checks.remote import curl_argv, curl_prober, parse_curl_output
-from cicd.deploy.hosts.base import CommandResult
-from cicd.deploy.hosts.local import LocalHost
+from cicd.hosts.base import CommandResult
+from cicd.hosts.local import LocalHost
 
 
 def closed_port() -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from cicd.checks.logsource import FileLogSource, LineSplitter, LogUnavailableError, complete_tail_lines
 from cicd.checks.remote import HostLogSource, log_source_for, parse_read_output, read_argv
-from cicd.deploy.hosts.local import LocalHost
+from cicd.hosts.local import LocalHost
 
 
 @pytest.fixture(params=["file", "host"])

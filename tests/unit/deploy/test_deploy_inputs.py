@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cicd.deploy.hosts.local import LocalHost
 from cicd.deploy.orchestrator import check_reason, check_version
-from cicd.deploy.procfs import parse_listening_ports, parse_stat_state
 from cicd.errors import HostError, UsageError
+from cicd.hosts.local import LocalHost
+from cicd.hosts.procfs import parse_listening_ports, parse_stat_state
 
 
 @pytest.mark.parametrize("version", ["1.0.0", "2024.11.22-rc1", "v1+build.5", "abc_DEF"])

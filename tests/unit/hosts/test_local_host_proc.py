@@ -1,6 +1,6 @@
 import subprocess
 
-from cicd.deploy.hosts.local import LocalHost
+from cicd.hosts.local import LocalHost
 
 
 def test_proc_files_of_an_exited_process_read_as_missing():

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cicd.config.deploy import HostSpec
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.hosts.ssh import SSHHost, classify_ssh_failure, remote_command
 from cicd.errors import HostError
+from cicd.hosts.base import Host
+from cicd.hosts.ssh import SSHHost, classify_ssh_failure, remote_command
 
 SPEC = HostSpec(name="web-1", transport="ssh", address="10.0.0.5", port=2222, user="deploy",
                 identity_file="/keys/id_ed25519", known_hosts_file="/keys/known_hosts")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cicd.deploy.hosts.local import LocalHost
+from cicd.hosts.local import LocalHost
 from cicd.state import StateStore, open_state
 
 

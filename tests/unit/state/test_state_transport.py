@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cicd.deploy.hosts.local import LocalHost
 from cicd.errors import StateError
+from cicd.hosts.local import LocalHost
 from cicd.state import open_state
 from cicd.state import store as store_package
 from cicd.state.client import parse_answer, remote_program

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass, replace
 
 from cicd.config.deploy import NginxRouter
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.http import fetch
-from cicd.deploy.procfs import process_alive
 from cicd.deploy.runtimes.base import COLORS, Color, Slot, other_color
 from cicd.errors import DeploymentError, HostError
+from cicd.hosts.base import Host
+from cicd.hosts.http import fetch
+from cicd.hosts.procfs import process_alive
 
 # Used when the checks package does not provide its own; fields the verification reads, tab-separated.
 DEFAULT_LOG_FORMAT = (

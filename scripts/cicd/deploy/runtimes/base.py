@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from cicd.deploy.hosts.base import Host
+from cicd.hosts.base import Host
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")

@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass
 
 from cicd.config.deploy import DockerRuntime
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.procfs import listening_ports
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
+from cicd.hosts.base import Host
+from cicd.hosts.procfs import listening_ports
 
 DOCKER = "docker"
 STATE_DIR = ".cicd/docker/{environment}"

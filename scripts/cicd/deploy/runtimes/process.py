@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from cicd.config.deploy import ProcessRuntime
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.procfs import listening_ports, process_alive
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
+from cicd.hosts.base import Host
+from cicd.hosts.procfs import listening_ports, process_alive
 
 # Positional arguments, never values pasted into the script: $1 cwd, $2 log, $3 pid file, then argv.
 START_SCRIPT = (

@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from cicd.deploy.hosts.base import CommandResult
 from cicd.errors import HostError
+from cicd.hosts.base import CommandResult
 
 if TYPE_CHECKING:
     from cicd.config.deploy import HostSpec

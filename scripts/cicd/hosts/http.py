@@ -7,9 +7,9 @@ import http.client
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from cicd.deploy.hosts.base import Host
-from cicd.deploy.hosts.local import LocalHost
 from cicd.errors import HostError
+from cicd.hosts.base import Host
+from cicd.hosts.local import LocalHost
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Works the same on this machine and over SSH (Linux targets), and the parsers are
 
 from __future__ import annotations
 
-from cicd.deploy.hosts.base import Host
+from cicd.hosts.base import Host
 
 LISTEN = "0A"
 

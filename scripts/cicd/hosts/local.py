@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cicd.deploy.hosts.base import CommandResult
 from cicd.errors import HostError
+from cicd.hosts.base import CommandResult
 
 
 def _tail(text: str, limit: int = 300) -> str:

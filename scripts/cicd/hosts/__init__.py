@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cicd.config.deploy import HostSpec
-    from cicd.deploy.hosts.base import Host
+    from cicd.hosts.base import Host
 
 
 def build_host(spec: HostSpec, *, base_dir: str | None = None) -> Host:
     """A Host for one `deploy.hosts` entry; local hosts resolve relative paths against base_dir."""
     if spec.transport == "local":
-        from cicd.deploy.hosts.local import LocalHost
+        from cicd.hosts.local import LocalHost
 
         return LocalHost(spec.name, spec.address, cwd=base_dir)
-    from cicd.deploy.hosts.ssh import SSHHost  # built by the remote part
+    from cicd.hosts.ssh import SSHHost  # built by the remote part
 
     return SSHHost(spec)
