@@ -1,7 +1,13 @@
-"""HTTP service on the standard library: /healthz, /version and a small price-quote API.
+"""HTTP service on the standard library: /healthz, /version, a small price-quote API, an order POST and
+a slow endpoint for long requests.
 
 Run: python -m sample_service.app --port 8080 --version 1.2.3
 The version comes from --version, else $SERVICE_VERSION, else the VERSION file beside the package.
+
+Fast on purpose: HTTP/1.1 keep-alive, Nagle off and each response (headers and body) sent in one write.
+Separate header and body writes meet the peer's delayed ACK and cost about 40 ms per request.
+SIGTERM drains: the listener closes, requests in flight finish (up to DRAIN_SECONDS), then the process
+exits; idle keep-alive connections are closed with it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,30 @@ from urllib.parse import parse_qs, urlsplit
 from sample_service.pricing import PricingError, quote
 
 STARTED_AT = time.time()
+MAX_SLOW_SECONDS = 30.0
+MAX_BODY_BYTES = 64 * 1024
+DRAIN_SECONDS = 30.0
+
+
+class InFlight:
+    """Counts requests being handled, so a SIGTERM can wait for them (and not for idle connections)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 def read_version(explicit: str | None) -> str:
@@ -35,7 +65,9 @@ def read_version(explicit: str | None) -> str:
 class Handler(BaseHTTPRequestHandler):
     server_version = "sample-service"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     version = "0.0.0-dev"
+    in_flight = InFlight()
 
     def log_message(self, format: str, *args: object) -> None:
         if os.environ.get("SERVICE_ACCESS_LOG"):
@@ -43,18 +75,44 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, body: dict) -> None:
         payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("X-Service-Version", self.version)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        self.log_request(status)
+        head = (
+            f"{self.protocol_version} {int(status)} {HTTPStatus(status).phrase}\r\n"
+            f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            f"X-Service-Version: {self.version}\r\n"
+            + ("Connection: close\r\n" if self.close_connection else "")
+            + "\r\n"
+        )
+        self.wfile.write(head.encode("latin-1") + (payload if self.command != "HEAD" else b""))
 
     def do_HEAD(self) -> None:
         self.do_GET()
 
+    # Counted from the parsed request line to the response written; an idle keep-alive connection
+    # waiting for its next request is not in flight.
+    def do_POST(self) -> None:
+        with self.in_flight:
+            self._post()
+
     def do_GET(self) -> None:
+        with self.in_flight:
+            self._get()
+
+    def _post(self) -> None:
+        url = urlsplit(self.path)
+        declared = self.headers.get("Content-Length") or "0"
+        length = int(declared) if declared.isdigit() else -1
+        if url.path != "/api/orders":
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route for {url.path}"})
+        elif not 0 < length <= MAX_BODY_BYTES:
+            self.close_connection = True  # an unread body must not be parsed as the next request
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": f"body of 1 to {MAX_BODY_BYTES} bytes needed"})
+        else:
+            body = self.rfile.read(length)
+            self._send_json(HTTPStatus.CREATED, {"accepted_bytes": len(body), "version": self.version})
+
+    def _get(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/healthz":
             uptime = round(time.time() - STARTED_AT, 3)
@@ -63,6 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.OK, {"version": self.version})
         elif url.path == "/api/quote":
             self._quote(parse_qs(url.query))
+        elif url.path == "/slow":
+            self._slow(parse_qs(url.query))
         else:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route for {url.path}"})
 
@@ -76,6 +136,18 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(err)})
             return
         self._send_json(HTTPStatus.OK, result)
+
+    def _slow(self, query: dict[str, list[str]]) -> None:
+        """A long request (default 3 s): what a deploy must let finish on the old version."""
+        try:
+            seconds = float(query.get("seconds", ["3"])[0])
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= MAX_SLOW_SECONDS:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": f"seconds must be 0 to {MAX_SLOW_SECONDS:g}"})
+            return
+        time.sleep(seconds)
+        self._send_json(HTTPStatus.OK, {"slept_seconds": seconds, "version": self.version})
 
 
 def make_server(host: str, port: int, version: str) -> ThreadingHTTPServer:
@@ -106,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.server_close()
+        Handler.in_flight.wait_idle(DRAIN_SECONDS)
     return 0
 
 

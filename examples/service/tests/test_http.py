@@ -46,3 +46,42 @@ def test_quote_rejects_bad_input(base_url):
 def test_unknown_route_is_404(base_url):
     status, body, _ = get(f"{base_url}/missing")
     assert status == 404 and body == {"error": "no route for /missing"}
+
+
+def test_post_order_answers_created(base_url):
+    request = urllib.request.Request(f"{base_url}/api/orders", data=b'{"sku": "gizmo"}', method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 201 and json.load(response) == {"accepted_bytes": 16, "version": "9.9.9"}
+
+
+def test_post_without_body_is_refused(base_url):
+    request = urllib.request.Request(f"{base_url}/api/orders", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+
+
+def test_slow_endpoint_sleeps_and_bounds_its_input(base_url):
+    status, body, _ = get(f"{base_url}/slow?seconds=0.2")
+    assert status == 200 and body == {"slept_seconds": 0.2, "version": "9.9.9"}
+    status, body, _ = get(f"{base_url}/slow?seconds=999")
+    assert status == 400 and "seconds" in body["error"]
+
+
+def test_keep_alive_requests_answer_fast(base_url):
+    """One write per response: no delayed-ACK stall (about 40 ms) between header and body."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(base_url).port, timeout=5)
+    timings = []
+    for _ in range(20):
+        started = time.monotonic()
+        conn.request("GET", "/version")
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Connection") is None
+        response.read()
+        timings.append(time.monotonic() - started)
+    conn.close()
+    assert sorted(timings)[10] < 0.030
