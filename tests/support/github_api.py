@@ -14,6 +14,7 @@ The state file then holds everything a workflow did (comments, deployments, stat
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -63,6 +64,7 @@ class Fault:
     headers: dict[str, str]
     body: bytes
     remaining: int
+    after_acting: bool = False  # serve the request, then lose the answer (a cut connection after a success)
 
 
 def now_iso() -> str:
@@ -154,11 +156,15 @@ class GitHubApiStandIn:
         headers: dict[str, str] | None = None,
         body: Any = None,
         times: int = 1,
+        after_acting: bool = False,
     ) -> None:
-        """Answer the next `times` matching requests with `status` instead of serving them."""
+        """Answer the next `times` matching requests with `status` instead of serving them (or after
+        serving them, with `after_acting`: the change is made, its answer lost)."""
         raw = json.dumps(body).encode() if body is not None else b""
         with self._lock:
-            self._faults.append(Fault(method, re.compile(path_regex), status, headers or {}, raw, times))
+            self._faults.append(
+                Fault(method, re.compile(path_regex), status, headers or {}, raw, times, after_acting)
+            )
 
     def rate_limit_next(self, method: str, path_regex: str, *, reset_in: float, status: int = 403) -> None:
         reset = str(int(time.time() + reset_in))
@@ -184,7 +190,7 @@ class GitHubApiStandIn:
         with self._lock:
             self.state["requests"].append(f"{method} {path}")
             fault = self._take_fault(method, path)
-            if fault:
+            if fault and not fault.after_acting:
                 return fault.status, {"content-type": "application/json", **fault.headers}, fault.body
             try:
                 status, data, extra = self._checked(method, path, query, headers, raw, base)
@@ -193,7 +199,15 @@ class GitHubApiStandIn:
                 error_model = contract.model_class("ValidationError" if status == 422 else "BasicError")
                 assert not contract.problems(error_model, data), f"off-schema error body {data}"
             self._save()
+        if fault:
+            return fault.status, {"content-type": "application/json", **fault.headers}, fault.body
         body = json.dumps(data).encode() if data is not None else b""
+        if method == "GET" and status == 200:
+            # GitHub's conditional requests: a weak ETag per answer; If-None-Match with it gets a 304.
+            etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+            extra = {**extra, "etag": etag}
+            if headers.get("if-none-match") == etag:
+                return 304, {"etag": etag}, b""
         return status, {"content-type": "application/json; charset=utf-8", **extra}, body
 
     def _take_fault(self, method: str, path: str) -> Fault | None:

@@ -1,11 +1,21 @@
 """One `requests` session for GitHub's REST API: retries, rate limits, pagination, one-line errors.
 
-- Gateway errors (502/503/504) and connection failures are retried with exponential backoff by urllib3.
-- A primary or secondary rate limit (403/429 with `x-ratelimit-remaining: 0` or `retry-after`) is waited
-  out when it resets soon; otherwise the error says when it resets.
+- Gateway errors (502/503/504) and connection failures are retried with exponential backoff by urllib3,
+  for idempotent methods only: a POST is never repeated blindly (it may have been acted on). Callers
+  that create something look it up before creating it again (see deployments.create_deployment).
+- A primary rate limit (`x-ratelimit-remaining: 0`) is waited out when it resets soon; a secondary one
+  (403/429 with `retry-after`, or GitHub's "secondary rate limit" message without it) backs off at least
+  60 s, doubling up to a cap, each wait logged; otherwise the error says when to try again.
+- GETs are conditional: the ETag of each URL is remembered and a 304 answers from the copy (polling a
+  run costs no rate limit when nothing changed).
 - Lists follow the `Link: <...>; rel="next"` header.
 - Any other failure becomes one GitHubError line: `GitHub API POST /repos/o/r/deployments: 422 ...`.
 The token travels only in the Authorization header and is registered for masking and redaction.
+
+The client stays hand-written rather than githubkit: cicd uses about twenty endpoints, and this module
+gives them the retry, rate-limit and redaction rules above in ~250 lines without a runtime dependency
+whose generated models cost seconds of import time per command; githubkit's models still check every
+request and answer in the tests (tests/support/github_contract.py).
 """
 
 from __future__ import annotations
@@ -27,6 +37,9 @@ log = logging.getLogger(__name__)
 
 PER_PAGE = 100  # GitHub's maximum page size: fewest round trips
 RATE_LIMIT_STATUSES = (403, 429)
+SECONDARY_MIN_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute before retrying
+SECONDARY_MAX_WAIT = 600.0  # and back off exponentially, but not past this
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
 class GitHubApiError(GitHubError):
@@ -38,14 +51,16 @@ class GitHubApiError(GitHubError):
 
 
 class _GatewayRetry(Retry):
-    """Retry gateway errors for every method, but a broken read only for idempotent ones.
+    """Retry gateway errors and broken connections for idempotent methods only.
 
-    GitHub answers 502/503/504 before it acts, so repeating even a POST is safe; a connection cut while
-    reading the answer of a POST may follow a success, and repeating it would duplicate a comment.
+    A 502 or a timeout does not prove GitHub did nothing: a POST behind it may have created the comment
+    or deployment already, so a POST is answered as it came and its caller decides (look up, then create).
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        return bool(self.status_forcelist and status_code in self.status_forcelist)
+        return method.upper() in IDEMPOTENT and bool(
+            self.status_forcelist and status_code in self.status_forcelist
+        )
 
 
 class GitHubClient:
@@ -63,6 +78,7 @@ class GitHubClient:
         self.timeout = timeout
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
+        self._etags: dict[str, tuple[str, requests.Response]] = {}
         self.session = requests.Session()
         retry = _GatewayRetry(
             total=retries,
@@ -71,7 +87,7 @@ class GitHubClient:
             status=retries,
             backoff_factor=backoff,
             status_forcelist=(502, 503, 504),
-            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
+            allowed_methods=IDEMPOTENT,
             raise_on_status=False,  # the last answer becomes a GitHubError with GitHub's message
             respect_retry_after_header=False,  # rate limits are ours to decide: wait or explain
         )
@@ -110,21 +126,32 @@ class GitHubClient:
         """Send one call (retried and rate-limit aware); return the response or raise GitHubError."""
         url = path if path.startswith(("http://", "https://")) else f"{self.settings.api_url}{path}"
         shown = _shown_path(url, self.settings.api_url)
-        for _attempt in range(3):
+        for attempt in range(4):
             response = self._send(method, url, shown, json=json, params=params)
-            wait = self._rate_limit_wait(response, method, shown)
+            wait = self._rate_limit_wait(response, method, shown, attempt)
             if wait is None:
                 break
-            log.warning("GitHub rate limit on %s %s: waiting %.0f s", method, shown, wait)
+            log.warning("GitHub rate limit on %s %s: waiting %.0f s (attempt %d)", method, shown, wait,
+                        attempt + 1)
             self._sleep(wait)
+        if response.status_code == 304 and method == "GET":
+            return self._etags[self._etag_key(url, params)][1]
         if not response.ok:
             raise GitHubApiError(_error_line(method, shown, response), status=response.status_code)
         return response
 
+    @staticmethod
+    def _etag_key(url: str, params: dict | None) -> str:
+        return url + "?" + "&".join(f"{key}={value}" for key, value in sorted((params or {}).items()))
+
     def _send(self, method: str, url: str, shown: str, **kwargs: Any) -> requests.Response:
         log.debug("GitHub API %s %s", method, shown)
+        key = self._etag_key(url, kwargs.get("params"))
+        headers = {}
+        if method == "GET" and key in self._etags:
+            headers["If-None-Match"] = self._etags[key][0]
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout, headers=headers, **kwargs)
         except requests.RequestException as err:
             reason = secrets.redact(str(getattr(err, "args", [err])[0]))
             raise GitHubError(
@@ -132,16 +159,33 @@ class GitHubClient:
                 f"{_short(reason)})",
                 hint="check GITHUB_API_URL and the network",
             ) from err
+        if method == "GET" and response.status_code == 200 and response.headers.get("etag"):
+            self._etags[key] = (response.headers["etag"], response)
+        return response
 
-    def _rate_limit_wait(self, response: requests.Response, method: str, shown: str) -> float | None:
+    def _rate_limit_wait(
+        self, response: requests.Response, method: str, shown: str, attempt: int = 0
+    ) -> float | None:
         """Seconds to wait before trying again, None when this is no rate limit; raise if too long."""
         headers = response.headers
-        limited = headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
-        if response.status_code not in RATE_LIMIT_STATUSES or not limited:
+        if response.status_code not in RATE_LIMIT_STATUSES:
             return None
-        if "retry-after" in headers:
-            wait = float(headers["retry-after"])
-            resets = time.time() + wait
+        secondary = "secondary rate limit" in response.text.lower()
+        limited = headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or secondary
+        if not limited:
+            return None
+        if "retry-after" in headers or (secondary and headers.get("x-ratelimit-remaining") != "0"):
+            # GitHub's rule for secondary limits: retry-after when given, else at least a minute,
+            # growing exponentially between tries.
+            floor = min(SECONDARY_MIN_WAIT * 2**attempt, SECONDARY_MAX_WAIT)
+            wait = max(float(headers.get("retry-after", 0)), floor)
+            if wait <= SECONDARY_MAX_WAIT and attempt < 3:
+                return wait
+            raise GitHubError(
+                f"GitHub API {method} {shown}: secondary rate limit still in force after "
+                f"{attempt + 1} waits (retry-after {headers.get('retry-after', 'not given')})",
+                hint="too many requests at once: run fewer jobs against the API in parallel, then retry",
+            )
         else:
             resets = float(headers.get("x-ratelimit-reset", time.time() + 60))
             wait = max(0.0, resets - time.time()) + 1.0  # the reset second itself may still be limited

@@ -1,12 +1,18 @@
 """Deployments and deployment statuses, so the repository's Environments page shows what is live where.
 
-A deploy creates one GitHub deployment for the ref and environment (payload: version and image digest),
-marks it in_progress, and finishes it as success, failure or inactive with the environment's URL and the
-run's log URL. A success status with auto_inactive retires the environment's older deployments.
+A deploy creates one GitHub deployment for the ref and environment (payload: version, artifact, digest
+and a key naming this attempt), marks it in_progress, and finishes it as success, failure or inactive with
+the environment's URL and the run's log URL. A success status with auto_inactive retires the environment's
+older deployments. These records are what promotion reads back (cicd.workflows.staged): runners keep
+nothing between jobs, GitHub does.
+
+Creating is never blindly repeated: when the POST's answer is lost (5xx, cut connection), the deployment
+is looked up by its key first and created again only if GitHub has none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +32,15 @@ class DeploymentRequest:
     description: str | None = None
     production: bool | None = None  # None: true for an environment named "production"
     transient: bool = False
+    artifact: str | None = None
+    key: str = ""  # names this attempt, so a lost answer can be looked up (default: random)
 
     def body(self) -> dict[str, Any]:
-        payload = {"version": self.version}
+        payload = {"version": self.version, "key": self.key}
         if self.digest:
             payload["digest"] = self.digest
+        if self.artifact:
+            payload["artifact"] = self.artifact
         production = self.environment == "production" if self.production is None else self.production
         return {
             "ref": self.ref,
@@ -66,8 +76,41 @@ def status_body(
     return body
 
 
+def attempt_key() -> str:
+    """This workflow run attempt and job inside Actions, else a random key."""
+    import os
+    import secrets as random
+
+    env = os.environ
+    if env.get("GITHUB_RUN_ID"):
+        return f"{env['GITHUB_RUN_ID']}.{env.get('GITHUB_RUN_ATTEMPT', '1')}.{env.get('GITHUB_JOB', '')}"
+    return random.token_hex(8)
+
+
+def find_by_key(client: GitHubClient, request: DeploymentRequest) -> int | None:
+    """The deployment this request already created, if its answer was lost."""
+    for deployment in client.paginate(client.repo_path("/deployments"), environment=request.environment):
+        if (deployment.get("payload") or {}).get("key") == request.key:
+            return int(deployment["id"])
+    return None
+
+
 def create_deployment(client: GitHubClient, request: DeploymentRequest) -> int:
-    response = client.request("POST", client.repo_path("/deployments"), json=request.body())
+    from dataclasses import replace
+
+    from cicd.github.client import GitHubApiError
+
+    if not request.key:
+        request = replace(request, key=attempt_key())
+    try:
+        response = client.request("POST", client.repo_path("/deployments"), json=request.body())
+    except GitHubError as err:
+        if isinstance(err, GitHubApiError) and err.status < 500:
+            raise  # GitHub refused it: nothing was created
+        found = find_by_key(client, request)
+        if found is not None:
+            return found
+        response = client.request("POST", client.repo_path("/deployments"), json=request.body())
     data = response.json()
     if response.status_code != 201 or "id" not in data:
         # 202 means GitHub merged the default branch instead of deploying: never what a pipeline wants.
@@ -134,3 +177,13 @@ def latest_deployments(client: GitHubClient, environment: str, limit: int = 10) 
         if len(found) >= limit:
             break
     return found
+
+
+def verified_deployments(client: GitHubClient, environment: str) -> Iterator[dict[str, Any]]:
+    """The environment's deployments made by cicd, newest first, each with `states`: every state its
+    statuses reached, newest first (a success later retired by a newer one reads ["inactive", "success"])."""
+    for deployment in client.paginate(client.repo_path("/deployments"), environment=environment):
+        if not (deployment.get("payload") or {}).get("version"):
+            continue  # not one of ours (no payload): nothing to promote from it
+        statuses = client.get(client.repo_path(f"/deployments/{deployment['id']}/statuses"), per_page=100)
+        yield {**deployment, "states": [status["state"] for status in statuses]}

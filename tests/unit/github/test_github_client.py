@@ -24,12 +24,18 @@ def test_sends_token_version_and_user_agent_from_the_environment(client, api):
     assert client.session.headers["User-Agent"].startswith("cicd/")
 
 
-def test_retries_a_502_then_succeeds(client, api):
-    api.fail_next("POST", "/deployments$", 502, times=2)
-    created = client.post(client.repo_path("/deployments"), {"ref": "main", "environment": "staging"})
-    assert created["environment"] == "staging"
-    assert api.requests == [f"POST {DEPLOYMENTS}"] * 3
-    assert len(api.state["deployments"]) == 1  # the gateway errors never reached the handler
+def test_retries_a_502_of_a_get_then_succeeds(client, api):
+    api.fail_next("GET", "/deployments$", 502, times=2)
+    assert client.get(client.repo_path("/deployments")) == []
+    assert api.requests == [f"GET {DEPLOYMENTS}"] * 3
+
+
+def test_never_repeats_a_post_on_its_own(client, api):
+    # A 502 does not prove GitHub did nothing: the caller looks up before creating again.
+    api.fail_next("POST", "/deployments$", 502)
+    with pytest.raises(GitHubError, match="502"):
+        client.post(client.repo_path("/deployments"), {"ref": "main", "environment": "staging"})
+    assert api.requests == [f"POST {DEPLOYMENTS}"]
 
 
 def test_gives_up_after_the_retries_with_one_line(client, api):
@@ -67,17 +73,40 @@ def test_waits_out_a_short_rate_limit(client, api):
     assert len(api.requests) == 2
 
 
-def test_honours_retry_after_of_a_secondary_rate_limit(client, api):
-    api.fail_next(
-        "GET",
-        "/deployments$",
-        429,
-        headers={"retry-after": "1"},
-        body={"message": "You have exceeded a secondary rate limit."},
-    )
-    started = time.monotonic()
-    client.get(client.repo_path("/deployments"))
-    assert 1.0 <= time.monotonic() - started < 5
+@pytest.fixture
+def slept(github_env):
+    """A client whose sleeps are recorded instead of slept."""
+    waits: list[float] = []
+    with GitHubClient.from_env(backoff=0, sleep=waits.append) as github:
+        yield github, waits
+
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
+
+
+def test_a_secondary_rate_limit_backs_off_a_minute_at_least_then_longer(slept, api, caplog):
+    client, waits = slept
+    api.fail_next("GET", "/deployments$", 429, headers={"retry-after": "1"}, body=SECONDARY)
+    api.fail_next("GET", "/deployments$", 403, body=SECONDARY)  # no retry-after: GitHub says 60 s
+    with caplog.at_level("WARNING", logger="cicd.github.client"):
+        assert client.get(client.repo_path("/deployments")) == []
+    assert waits == [60.0, 120.0]
+    assert "waiting 60 s" in caplog.text and "waiting 120 s" in caplog.text
+
+
+def test_a_secondary_rate_limit_that_persists_is_one_line_after_capped_waits(slept, api):
+    client, waits = slept
+    api.fail_next("GET", "/deployments$", 403, body=SECONDARY, times=10)
+    with pytest.raises(GitHubError, match="secondary rate limit still in force after 4 waits"):
+        client.get(client.repo_path("/deployments"))
+    assert waits == [60.0, 120.0, 240.0] and max(waits) <= 600
+
+
+def test_polling_sends_the_etag_and_a_304_answers_from_the_copy(client, api):
+    first = client.get(client.repo_path("/deployments"))
+    api.fail_next("GET", "/deployments$", 304, headers={"etag": 'W/"1"'})
+    assert client.get(client.repo_path("/deployments")) == first
+    assert client._etags  # the stand-in's answers carry an ETag
 
 
 def test_a_long_rate_limit_says_when_it_resets(client, api):

@@ -64,7 +64,8 @@ def test_deployment_start_and_finish_leave_the_statuses_the_environments_page_sh
     )
     deployments.finish_deployment(client, deployment_id, "success", environment_url="http://127.0.0.1:8080")
     [recorded] = api.state["deployments"]
-    assert recorded["payload"] == {"version": "1.4.2", "digest": "sha256:" + "b" * 64}
+    assert recorded["payload"]["version"] == "1.4.2" and recorded["payload"]["digest"] == "sha256:" + "b" * 64
+    assert recorded["payload"]["key"]  # names the attempt: a lost answer is looked up, not re-created
     assert recorded["production_environment"] is False and recorded["transient_environment"] is False
     assert [s["state"] for s in api.statuses(deployment_id)] == ["in_progress", "success"]
     assert api.statuses(deployment_id)[0]["log_url"].endswith("/actions/runs/1")
@@ -202,3 +203,13 @@ def test_environment_protection_is_put_as_github_expects(client, api):
         EnvironmentProtection(reviewers=tuple(Reviewer("User", n) for n in range(7))).body()
     with pytest.raises(GitHubError, match="expected user:ID or team:ID"):
         Reviewer.parse("team:platform")
+
+
+@pytest.mark.parametrize("after_acting", [True, False], ids=["answer-lost", "refused-before-acting"])
+def test_a_lost_deployment_answer_is_looked_up_never_created_twice(client, api, after_acting):
+    api.fail_next("POST", "/deployments$", 502, after_acting=after_acting)
+    request = deployments.DeploymentRequest(ref="a" * 40, environment="staging", version="1.4.2", key="run-7")
+    deployment_id = deployments.create_deployment(client, request)
+    assert [d["id"] for d in api.state["deployments"]] == [deployment_id]
+    posts = [r for r in api.requests if r.startswith("POST")]
+    assert len(posts) == (1 if after_acting else 2)
