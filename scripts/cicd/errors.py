@@ -102,6 +102,13 @@ class HealthCheckError(DeploymentError):
     """A new version failed its health gate, smoke tests or verification."""
 
 
+class VerificationPaused(DeploymentError):
+    """Verification was Inconclusive where a person decides (production): the new version stays live
+    unverified, the old one warm, and the run stops with exit 5 naming the two commands to choose."""
+
+    exit_code = 5
+
+
 class RollbackError(CicdError):
     """A rollback is impossible or failed."""
 

@@ -36,6 +36,15 @@ from cicd.checks.verdict import Baseline, Counters, Phase, judge_end, judge_mome
 if TYPE_CHECKING:
     from cicd.config.deploy import HealthCheck, Verification
 
+# Between the top-up probes: fast enough to reach min_samples in about a second, slow enough that the
+# access log has the previous probe's line before the next read.
+TOP_UP_PAUSE_SECONDS = 0.05
+
+
+def top_up_limit(settings: Verification) -> float:
+    """How long the active-probe top-up may extend a window: another window, at least 5 s."""
+    return max(5.0, settings.window_seconds)
+
 
 def probe_target(settings: Verification, health: HealthCheck) -> tuple[str, int | None]:
     """The path probes use and the status that counts as healthy (None: any non-5xx answer)."""
@@ -187,6 +196,17 @@ class VerificationRun:
         self.history.append(report)
         return report
 
+    def top_up(self, limit_s: float) -> None:
+        """Too little traffic by the end of the window: active probes through the live listener until
+        the window holds min_samples requests (or `limit_s` more seconds pass), so the verdict is
+        judged on data rather than Inconclusive for a quiet hour. Probes can still breach."""
+        deadline = self.elapsed_s + max(0.0, limit_s)
+        while not self.done and self.totals.requests < self.settings.min_samples:
+            if self.elapsed_s >= deadline:
+                return
+            self.tick()
+            time.sleep(TOP_UP_PAUSE_SECONDS)
+
     def finish(self) -> VerificationResult:
         """The result: the breach if one happened, else the end-of-window verdict."""
         cumulative = self.totals.stats()
@@ -267,6 +287,7 @@ def verify(
             on_interval(report)
         if due >= settings.window_seconds:
             break
+    run.top_up(top_up_limit(settings))
     return run.finish()
 
 

@@ -27,6 +27,7 @@ class GateResult:
     summary: str
     figures: dict[str, float] = field(default_factory=dict)
     detail: Any = None  # the checks' own result object (baseline, verification report)
+    phase: str | None = None  # a verification's verdict: Successful, Failed, Inconclusive, Error
 
 
 def prober_for(host: Host):
@@ -119,7 +120,7 @@ def measure_baseline(target: Target, color: Color) -> GateResult:
 
 def verify(target: Target, color: Color, window_seconds: float, baseline: GateResult | None) -> GateResult:
     """Watch every host's live traffic on `color` for the window; stop at the first breach."""
-    from cicd.checks.verify import VerificationRun
+    from cicd.checks.verify import VerificationRun, top_up_limit
 
     settings = target.settings
     verification = settings.verification.model_copy(update={"window_seconds": window_seconds})
@@ -146,6 +147,9 @@ def verify(target: Target, color: Color, window_seconds: float, baseline: GateRe
             run.tick()
         if due >= window_seconds:
             break
+    if window_seconds > 0:  # a quiet window: active probes until min_samples, then the verdict
+        for run in runs.values():
+            run.top_up(top_up_limit(verification))
     results = {name: run.finish() for name, run in runs.items()}
     worst = (
         next((r for r in results.values() if r.breached), None)
@@ -166,4 +170,4 @@ def verify(target: Target, color: Color, window_seconds: float, baseline: GateRe
     hosts = f" on {len(results)} hosts" if len(results) > 1 else ""
     # "Successful: ..." and "Inconclusive: ..." read well; a breach reads "verification failed: <reason>".
     summary = f"{worst.reason}{hosts}" if worst.breached else f"{worst.phase.value}{hosts}: {worst.reason}"
-    return GateResult(not worst.breached, summary, figures, results)
+    return GateResult(not worst.breached, summary, figures, results, worst.phase.value)

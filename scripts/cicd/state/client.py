@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cicd import secrets
+from cicd import identity, secrets
 from cicd.errors import ConcurrencyError, HostError, StateError
 from cicd.state import store
 from cicd.state.records import LockInfo
@@ -132,7 +132,9 @@ class Transport:
         return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
 
     def call(self, op: str, args: dict) -> Any:
-        request = {"op": op, "environment": self.environment, "args": _redacted(args)}
+        # who asks: the store stamps every ledger entry of this request with the identity's kind
+        who = identity.current().as_dict()
+        request = {"op": op, "environment": self.environment, "args": _redacted(args), "identity": who}
         # The JSON round trip in process too, so both paths see exactly the same values.
         request = json.loads(json.dumps(request))
         answer = store.handle(self.path, request) if self.in_process else self._remote(request)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import os
 import socket
 from dataclasses import dataclass, field
 from typing import Any
+
+from cicd import identity
 
 
 def _pick(cls: type, data: dict) -> dict:
@@ -16,22 +17,12 @@ def _pick(cls: type, data: dict) -> dict:
 
 
 def current_actor() -> str:
-    """Who is acting: the GitHub user inside Actions, the OS user elsewhere."""
-    actor = os.environ.get("GITHUB_ACTOR")
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
-        return f"uid-{os.getuid()}"
+    """Who is acting (cicd.identity): the GitHub actor inside Actions, else account@host of this process."""
+    return identity.actor()
 
 
 def current_run_id() -> str | None:
-    run_id = os.environ.get("GITHUB_RUN_ID")
-    attempt = os.environ.get("GITHUB_RUN_ATTEMPT")
-    if run_id and attempt and attempt != "1":
-        return f"{run_id}.{attempt}"
-    return run_id or None
+    return identity.run_id()
 
 
 @dataclass(frozen=True)
@@ -118,6 +109,7 @@ class Deployment:
     duration_seconds: float | None = None
     phases: list[dict] = field(default_factory=list)
     error: str | None = None
+    verification: dict | None = None  # {phase, summary} of the post-switch verification, if one ran
 
     @classmethod
     def from_dict(cls, data: dict) -> Deployment:
@@ -187,6 +179,7 @@ class AuditEntry:
     outcome: str | None = None
     details: dict = field(default_factory=dict)
     hash: str | None = None
+    identity: dict | None = None  # {kind: github-actions | local, host, run_id, workflow}; older: None
 
     @classmethod
     def from_dict(cls, data: dict) -> AuditEntry:

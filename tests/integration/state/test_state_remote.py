@@ -78,6 +78,7 @@ def test_tampering_on_the_host_is_reported_by_the_cli(web, tmp_path: Path, capsy
     """)
     )
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     assert main(["lock", "--env", "staging", "--reason", "freeze"]) == 0
     assert main(["unlock", "--env", "staging"]) == 0

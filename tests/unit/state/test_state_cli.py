@@ -20,6 +20,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO_CONFIG / "environments", tmp_path / "config" / "environments")
     (tmp_path / "config" / "environments" / "scratch.yml").write_text("name: scratch\ntype: development\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # the actor is GitHub's only inside Actions
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     monkeypatch.delenv("GITHUB_RUN_ID", raising=False)
     return tmp_path

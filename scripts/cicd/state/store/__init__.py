@@ -31,11 +31,14 @@ WRITES = {
     "lock_release": locks.release,
     "lock_release_owned": locks.release_owned,
     "lock_force_release": locks.force_release,
+    "lock_steal": locks.steal,
     "deployment_start": history.start,
     "deployment_finish": history.finish,
+    "deployment_verified": history.verified,
     "set_current": history.set_current,
     "release_record": releases.record,
     "release_mark_good": releases.mark_good,
+    "release_revoke_good": releases.revoke_good,
     "release_forget": releases.forget,
     "audit_append": ledger.append,
 }
@@ -58,7 +61,8 @@ def handle(db_path: str, request: dict) -> dict:
         operation = WRITES.get(op) or READS.get(op)
         if operation is None or not isinstance(args, dict) or not environment:
             raise BadRequest(f"unknown operation {op!r}")
-        return {"ok": True, "result": run(db_path, environment, operation, op in WRITES, args)}
+        who = request.get("identity") if isinstance(request.get("identity"), dict) else None
+        return {"ok": True, "result": run(db_path, environment, operation, op in WRITES, args, who)}
     except StoreFailure as err:
         return {"ok": False, "error": {"kind": err.kind, "message": str(err), **err.extra}}
     except (KeyError, TypeError) as err:

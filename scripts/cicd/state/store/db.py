@@ -38,6 +38,20 @@ _SCHEMA = (
 )
 
 
+# Columns added after a database was first created; added in place when missing (no data to move).
+_ADDED_COLUMNS = (("deployments", "verification", "TEXT"),)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        if not any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})")):
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as err:  # another runner added it a moment ago
+                if "duplicate column" not in str(err):
+                    raise
+
+
 class StoreFailure(Exception):
     """An expected failure, sent back as {"kind", "message", ...extra}."""
 
@@ -68,10 +82,11 @@ class Tx:
     """One transaction on one environment's database: the connection, the environment, and the one
     `now` every row written in it shares."""
 
-    def __init__(self, db: sqlite3.Connection, environment: str, now: float):
+    def __init__(self, db: sqlite3.Connection, environment: str, now: float, identity: dict | None = None):
         self.db = db
         self.environment = environment
         self.now = now
+        self.identity = identity  # who asked (cicd.identity): stamped on every ledger entry written
 
     def execute(self, sql: str, params=()) -> sqlite3.Cursor:
         return self.db.execute(sql, params)
@@ -106,6 +121,7 @@ def connect(db_path: str) -> sqlite3.Connection:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+    _add_missing_columns(db)
     return db
 
 
@@ -122,14 +138,14 @@ def claim_environment(tx: Tx, *, claim: bool) -> None:
         )
 
 
-def run(db_path: str, environment: str, operation, writes: bool, args: dict):
+def run(db_path: str, environment: str, operation, writes: bool, args: dict, identity: dict | None = None):
     """Run operation(tx, **args) in one transaction: IMMEDIATE for writes, so the read that decides
     and the write that follows cannot interleave with another runner's."""
     db = connect(db_path)
     try:
         db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
         try:
-            tx = Tx(db, environment, time.time())
+            tx = Tx(db, environment, time.time(), identity)
             claim_environment(tx, claim=writes)
             result = operation(tx, **args)
             db.execute("COMMIT")

@@ -11,7 +11,8 @@ import json
 from . import ledger, locks
 from .db import BadRequest, Tx, iso
 
-FINAL_STATUSES = ("succeeded", "failed", "rolled_back", "aborted", "interrupted")
+# paused: verification was Inconclusive and a person decides (the version stays live, unverified)
+FINAL_STATUSES = ("succeeded", "failed", "rolled_back", "aborted", "interrupted", "paused")
 KINDS = ("deploy", "rollback")
 
 
@@ -34,6 +35,7 @@ def _view(row) -> dict:
         "duration_seconds": round(finished - row["started_at"], 3) if finished else None,
         "phases": json.loads(row["phases"] or "[]"),
         "error": row["error"],
+        "verification": json.loads(row["verification"]) if row["verification"] else None,
     }
 
 
@@ -114,6 +116,27 @@ def finish(tx: Tx, deployment_id: int, status: str, phases=None, error=None, dig
         },
     )
     return done
+
+
+def verified(tx: Tx, deployment_id: int, phase: str, summary: str) -> dict:
+    """The post-switch verification's verdict (Successful, Failed, Inconclusive, Error), stored the
+    moment it is known so a kill afterwards cannot lose it."""
+    row = _deployment(tx, deployment_id)
+    outcome = {"phase": phase, "summary": summary}
+    tx.execute("UPDATE deployments SET verification = ? WHERE id = ?", (json.dumps(outcome), deployment_id))
+    ledger.append(
+        tx,
+        {
+            "action": f"{row['kind']}.verification",
+            "actor": row["actor"],
+            "run_id": row["run_id"],
+            "version": row["version"],
+            "reason": summary,
+            "outcome": phase,
+            "details": {"deployment_id": deployment_id},
+        },
+    )
+    return _view(_deployment(tx, deployment_id))
 
 
 def _fill_from_release(tx: Tx, deployment_id: int, version: str) -> None:

@@ -43,6 +43,8 @@ def append(tx: Tx, entry: dict) -> dict:
     seq += 1
     body = {name: entry.get(name) for name in FIELDS}
     body.update(seq=seq, time=iso(tx.now), environment=tx.environment, details=entry.get("details") or {})
+    if tx.identity:  # github-actions or local: how far the actor can be trusted (older entries: none)
+        body["identity"] = tx.identity
     text = canonical(body)
     digest = chain_hash(prev_hash, text)
     tx.execute(

@@ -176,6 +176,32 @@ def force_release(tx: Tx, actor: str, reason: str, run_id: str | None = None) ->
     return view(tx, row)
 
 
+def steal(tx: Tx, actor: str, reason: str, holder: dict, proof: str, run_id: str | None = None) -> dict:
+    """`cicd rollback --steal-stale-lock`: release the lock of a holder the caller proved dead (its pid
+    gone on its host), only if that same holder still has it; a new holder is never stolen from."""
+    row = _row(tx)
+    if row is None:
+        return {}
+    current = view(tx, row)
+    same = all(current.get(key) == holder.get(key) for key in ("actor", "host", "pid", "acquired_at"))
+    if not same:
+        raise LockHeld("the lock changed hands meanwhile", holder=current)
+    tx.execute("DELETE FROM lock WHERE id = 1")
+    interrupted = interrupt_running(tx)
+    ledger.append(
+        tx,
+        {
+            "action": "lock.steal",
+            "actor": actor,
+            "run_id": run_id,
+            "reason": reason,
+            "outcome": "stolen",
+            "details": {"previous_holder": current, "proof": proof, "interrupted_deployments": interrupted},
+        },
+    )
+    return current
+
+
 def info(tx: Tx) -> dict | None:
     row = _row(tx)
     return view(tx, row) if row else None

@@ -54,6 +54,26 @@ def mark_good(tx: Tx, version: str, actor=None, run_id=None) -> bool:
     return True
 
 
+def revoke_good(tx: Tx, version: str, actor=None, run_id=None, reason=None) -> bool:
+    """A version rolled back from is no longer known good: never a default rollback target again."""
+    was_good = tx.execute(
+        "UPDATE releases SET known_good_at = NULL WHERE version = ? AND known_good_at IS NOT NULL", (version,)
+    ).rowcount
+    ledger.append(
+        tx,
+        {
+            "action": "release.rolled_back_from",
+            "actor": actor,
+            "run_id": run_id,
+            "version": version,
+            "reason": reason,
+            "outcome": "not_known_good",
+            "details": {"was_known_good": bool(was_good)},
+        },
+    )
+    return bool(was_good)
+
+
 def listing(tx: Tx) -> list[dict]:
     """Newest (last deployed, else recorded) first."""
     good = _last_known_good(tx)
