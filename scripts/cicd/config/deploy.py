@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 
 
 class _Strict(BaseModel):
@@ -43,8 +42,6 @@ class ProcessRuntime(_Strict):
     default_artifact: str = "examples/service"
     stop_grace_seconds: float = Field(10.0, ge=0, le=600)
     env: dict[str, str] = Field(default_factory=dict)
-    # names of the deployer's secrets handed to the service (nothing else of its environment is)
-    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class DockerRuntime(_Strict):
@@ -52,7 +49,6 @@ class DockerRuntime(_Strict):
     image: str = Field(description="repository without tag; the version is the tag unless --artifact")
     container_port: Port = 8080
     env: dict[str, str] = Field(default_factory=dict)
-    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class Slot(_Strict):
@@ -64,16 +60,13 @@ class Colors(_Strict):
     green: Slot
 
 
-ListenAddress = Annotated[str, Field(pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")]
-
-
-class _RouterSettings(_Strict):
-    listen: ListenAddress = "127.0.0.1:8080"
+class NginxRouter(_Strict):
+    kind: Literal["nginx"] = "nginx"
+    listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
     # private: smoke tests reach the idle color here before any live traffic does; bind it to loopback
-    preview_listen: ListenAddress = "127.0.0.1:8081"
-    # after a switch, a switch back, a canary abort or a rolling host: how long to wait for requests
-    # still in flight to the color switched away from before it may be stopped
-    drain_timeout_seconds: float = Field(30.0, ge=0, le=3600)
+    preview_listen: str = Field("127.0.0.1:8081", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+    prefix: str = ".cicd/nginx/{environment}"
+    binary: str = "nginx"
 
     @property
     def listen_port(self) -> int:
@@ -82,37 +75,6 @@ class _RouterSettings(_Strict):
     @property
     def preview_port(self) -> int:
         return int(self.preview_listen.rsplit(":", 1)[1])
-
-
-class NginxRouter(_RouterSettings):
-    kind: Literal["nginx"] = "nginx"
-    prefix: str = ".cicd/nginx/{environment}"
-    binary: str = "nginx"
-
-
-class HaproxyRouter(_RouterSettings):
-    """HAProxy: traffic moves through its runtime API (server weights) on a unix socket, never a reload."""
-
-    kind: Literal["haproxy"] = "haproxy"
-    prefix: str = ".cicd/haproxy/{environment}"
-    binary: str = "haproxy"
-
-
-# A router block without `kind` is nginx: an environment file written before HAProxy existed has nginx
-# holding its listen port, and must keep it. New environment files say `kind: haproxy`, the router
-# that switches without dropping a keep-alive connection (bench/zero_downtime.py).
-DEFAULT_ROUTER_KIND = "nginx"
-
-
-def _router_kind(value: object) -> str:
-    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if isinstance(kind, str) else DEFAULT_ROUTER_KIND
-
-
-RouterSettings = Annotated[
-    Annotated[HaproxyRouter, Tag("haproxy")] | Annotated[NginxRouter, Tag("nginx")],
-    Discriminator(_router_kind),
-]
 
 
 class HealthCheck(_Strict):
@@ -156,9 +118,6 @@ class Verification(_Strict):
 class Hooks(_Strict):
     pre_deploy: list[list[str]] = Field(default_factory=list)
     post_deploy: list[list[str]] = Field(default_factory=list)
-    # hooks see PATH, HOME, LANG, CICD_ENVIRONMENT, CICD_VERSION and only what is declared here
-    env: dict[str, str] = Field(default_factory=dict)
-    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class CanaryStep(_Strict):
@@ -173,7 +132,7 @@ class DeploySettings(_Strict):
     )
     runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
     colors: Colors
-    router: RouterSettings = Field(default_factory=NginxRouter.model_construct)
+    router: NginxRouter = Field(default_factory=NginxRouter.model_construct)
     health: HealthCheck = Field(default_factory=HealthCheck.model_construct)
     smoke: list[SmokeCheck] = Field(default_factory=list)
     verification: Verification = Field(default_factory=Verification.model_construct)
