@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cicd import __version__, gha
+from cicd import __version__, gha, secrets
 from cicd.errors import CicdError, ConfigValidationError
 
 # Modules under cicd.cli that each register one or more verbs, in help order.
@@ -42,11 +42,12 @@ def report(err: CicdError) -> None:
             text = f"{problem.message} ({problem.hint})" if problem.hint else problem.message
             gha.annotate("error", text, file=loc.file, line=loc.line, col=loc.col)
         return
-    print(f"error: {err}", file=sys.stderr)
+    text = secrets.redact(str(err))
+    print(f"error: {text}", file=sys.stderr)
     where = err.location
     gha.annotate(
         "error",
-        str(err),
+        text,
         file=where.file if where else None,
         line=where.line if where else None,
         col=where.col if where else None,
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    secrets.install_log_redaction()
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -77,5 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: say so plainly, traceback only with -v
         if args.verbose:
             raise
-        print(f"internal error: {type(err).__name__}: {err} (run with -v for the traceback)", file=sys.stderr)
+        detail = secrets.redact(f"{type(err).__name__}: {err}")
+        print(f"internal error: {detail} (run with -v for the traceback)", file=sys.stderr)
         return 70

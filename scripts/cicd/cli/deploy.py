@@ -71,10 +71,12 @@ def actor() -> str:
 
 def _target(args: argparse.Namespace):
     from cicd.config import load_environment
+    from cicd.deploy.isolation import register_environment_secrets
     from cicd.deploy.target import build_target
 
     config_dir = Path(args.config_dir)
     env = load_environment(config_dir, args.env)
+    register_environment_secrets(env, config_dir)
     return env, build_target(env, base_dir=str(config_dir.resolve().parent))
 
 

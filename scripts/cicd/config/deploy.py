@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 
 
 class _Strict(BaseModel):
@@ -42,6 +43,8 @@ class ProcessRuntime(_Strict):
     default_artifact: str = "examples/service"
     stop_grace_seconds: float = Field(10.0, ge=0, le=600)
     env: dict[str, str] = Field(default_factory=dict)
+    # names of the deployer's secrets handed to the service (nothing else of its environment is)
+    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class DockerRuntime(_Strict):
@@ -49,6 +52,7 @@ class DockerRuntime(_Strict):
     image: str = Field(description="repository without tag; the version is the tag unless --artifact")
     container_port: Port = 8080
     env: dict[str, str] = Field(default_factory=dict)
+    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class Slot(_Strict):
@@ -118,6 +122,9 @@ class Verification(_Strict):
 class Hooks(_Strict):
     pre_deploy: list[list[str]] = Field(default_factory=list)
     post_deploy: list[list[str]] = Field(default_factory=list)
+    # hooks see PATH, HOME, LANG, CICD_ENVIRONMENT, CICD_VERSION and only what is declared here
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: list[EnvName] = Field(default_factory=list)
 
 
 class CanaryStep(_Strict):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from cicd import secrets
+
 MARKS = {"ok": "✓", "fail": "✗", "info": "·", "warn": "!", "dry": "-"}
 
 
@@ -14,8 +16,8 @@ class Reporter:
         self.quiet = quiet
 
     def line(self, text: str) -> None:
-        if not self.quiet:
-            print(text, file=self.stream, flush=True)
+        if not self.quiet:  # hook output and service logs pass here: no registered secret is shown
+            print(secrets.redact(text), file=self.stream, flush=True)
 
     def phase(self, status: str, phase: str, message: str, seconds: float | None = None) -> None:
         timing = f" ({seconds:.2f}s)" if seconds is not None else ""

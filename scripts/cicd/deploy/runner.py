@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cicd.deploy import gates
+from cicd.deploy import gates, isolation
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
@@ -108,9 +108,12 @@ class Runner:
     # -- steps ---------------------------------------------------------------------------------------
     def _hooks(self, step: RunHooks) -> str:
         local = LocalHost("deployer", cwd=self.target.base_dir)
-        env = {"CICD_ENVIRONMENT": self.target.environment, "CICD_VERSION": self.run.version}
+        hooks = self.target.settings.hooks
+        facts = {"CICD_ENVIRONMENT": self.target.environment, "CICD_VERSION": self.run.version}
+        exports = isolation.exports(isolation.service_env(hooks.env, hooks.secrets, facts))
         for argv in step.commands:
-            result = local.run(argv, env=env, check=False, timeout=600)
+            isolated = isolation.isolated(list(argv), on_stdin=True)
+            result = local.run(isolated, input=exports, check=False, timeout=600)
             if not result.ok:
                 tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
                 command = " ".join(argv)

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from cicd.config.deploy import DockerRuntime
+from cicd.deploy import isolation
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
@@ -196,13 +197,13 @@ class DockerRuntimeImpl:
         return [*argv, self.image_ref(release.version)]
 
     def container_env(self, slot: Slot, release: Release) -> dict[str, str]:
-        return {
-            **self.settings.env,
+        facts = {
             **release.env,
             "SERVICE_VERSION": release.version,
             "CICD_ENVIRONMENT": self.environment,
             "CICD_COLOR": slot.color,
         }
+        return isolation.service_env(self.settings.env, self.settings.secrets, facts)
 
     def start(self, host: Host, slot: Slot, release: Release) -> None:
         where = f"{slot.color} on {host.name}"

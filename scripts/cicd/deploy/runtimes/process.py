@@ -21,14 +21,16 @@ import time
 from pathlib import Path
 
 from cicd.config.deploy import ProcessRuntime
+from cicd.deploy import isolation
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import listening_ports, process_alive
 
 # Positional arguments, never values pasted into the script: $1 cwd, $2 log, $3 pid file, then argv.
+# stdin (the service's environment, see isolation.py) stays readable on fd 3 for the background job.
 START_SCRIPT = (
-    'cd "$1" || exit 97; log=$2; pidfile=$3; shift 3; '
+    'exec 3<&0; cd "$1" || exit 97; log=$2; pidfile=$3; shift 3; '
     'setsid "$@" >"$log" 2>&1 </dev/null & '
     'echo $! >"$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"'
 )
@@ -137,14 +139,14 @@ class ProcessRuntimeImpl:
         return [item.format_map(values) for item in self.settings.command]
 
     def _env(self, slot: Slot, release: Release) -> dict[str, str]:
-        return {
-            **self.settings.env,
+        facts = {
             **release.env,
             "PORT": str(slot.port),
             "SERVICE_VERSION": release.version,
             "CICD_ENVIRONMENT": self.environment,
             "CICD_COLOR": slot.color,
         }
+        return isolation.service_env(self.settings.env, self.settings.secrets, facts)
 
     def start(self, host: Host, slot: Slot, release: Release) -> None:
         if self._pid(host, slot) is not None:
@@ -160,10 +162,10 @@ class ProcessRuntimeImpl:
         argv = [
             "sh", "-c", START_SCRIPT, "cicd-start", release_dir,
             self._run_file(host, slot, "log"), self._run_file(host, slot, "pid"),
-            *self.command(host, slot, release),
+            *isolation.isolated(self.command(host, slot, release)),
         ]  # fmt: skip
         try:
-            host.run(argv, env=self._env(slot, release), timeout=30)
+            host.run(argv, input=isolation.exports(self._env(slot, release)), timeout=30)
         except HostError as err:
             where = f"{slot.color} on {host.name}"
             raise DeploymentError(f"cannot start {release.version} in {where}: {err}") from err
