@@ -235,3 +235,29 @@ def merge_totals(paths: Iterable[str | Path]) -> JUnitTotals:
     for path in paths:
         totals += read_junit(path)
     return totals
+
+
+# Elements that JUnit writers (Surefire, pytest-rerunfailures) add to a case that failed and then passed.
+FLAKY_ELEMENTS = ("flakyFailure", "flakyError", "rerunFailure", "rerunError")
+
+
+def flaky_cases(path: str | Path) -> list[str]:
+    """Cases of one JUnit XML report that failed at first and passed on a rerun."""
+    try:
+        root = ET.parse(path).getroot()  # noqa: S314 - a report our own test run wrote
+    except (OSError, ET.ParseError) as err:
+        raise CicdError(f"cannot read the test report {path}: {err}") from err
+    return [
+        f"{case.get('classname', '')}::{case.get('name', '')}".lstrip(":")
+        for case in root.iter("testcase")
+        if any(case.find(tag) is not None for tag in FLAKY_ELEMENTS)
+    ]
+
+
+def read_coverage_xml(path: str | Path) -> float:
+    """Total line coverage in percent from a Cobertura coverage.xml (`coverage xml`, pytest-cov)."""
+    try:
+        rate = ET.parse(path).getroot().get("line-rate")  # noqa: S314 - written by our own test run
+        return float(rate or "") * 100
+    except (OSError, ET.ParseError, ValueError) as err:
+        raise CicdError(f"cannot read the coverage report {path}: {err}") from err
