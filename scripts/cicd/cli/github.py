@@ -161,7 +161,10 @@ def _register_deployment(verbs: argparse._SubParsersAction) -> None:
     start.add_argument("--env", required=True, help="environment name, e.g. staging")
     start.add_argument("--version", required=True, help="version being deployed")
     start.add_argument("--ref", help="commit SHA or ref (default: the event's head commit / GITHUB_SHA)")
-    start.add_argument("--digest", help="image digest (sha256:...)")
+    start.add_argument("--digest", help="artifact digest (sha256:...)")
+    start.add_argument("--artifact", help="what was deployed, e.g. an image reference pinned by digest")
+    start.add_argument("--task", default="deploy", choices=("deploy", "deploy:rollback"),
+                       help="deploy:rollback for a rollback (promotion reads artifacts from deploys only)")
     start.add_argument("--url", help="the environment's URL")
     start.add_argument("--log-url", help="where to follow the deploy (default: this run)")
     start.add_argument("--description")
@@ -197,6 +200,8 @@ def _deployment_start(args: argparse.Namespace) -> int:
         description=args.description,
         production=args.production,
         transient=args.transient,
+        artifact=args.artifact,
+        task=args.task,
     )
     with _client(args) as client:
         deployment_id = start_deployment(

@@ -1,4 +1,4 @@
-"""`cicd workflows pin|shard|report|deploy-step|staged` and `cicd release notes`: the verbs the
+"""`cicd workflows pin|shard|report|deploy-step|staged|on-main` and `cicd release notes`: the verbs the
 GitHub Actions workflow suite (.github/) runs or is maintained with."""
 
 from __future__ import annotations
@@ -40,11 +40,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     step.add_argument("--ref", default="")
     step.set_defaults(handler=handle_deploy_step)
 
-    staged = verbs.add_parser("staged", help="version and digest staging verified (for promotion)")
+    staged = verbs.add_parser(
+        "staged", help="version, artifact, digest and commit staging verified, from GitHub's deployments"
+    )
     staged.add_argument("--env", default="staging")
-    staged.add_argument("--version", default="")
-    staged.add_argument("--config-dir", default="config")
+    staged.add_argument("--version", default="", help="default: the version live in staging")
+    staged.add_argument("--config-dir", default="config", help="for the cross-check with the target")
+    staged.add_argument("--main-ref", default="origin/main", help="the commit must be reachable from it")
+    staged.add_argument("--repo", help="owner/name (default: GITHUB_REPOSITORY)")
     staged.set_defaults(handler=handle_staged)
+
+    on_main = verbs.add_parser("on-main", help="fail unless a commit is reachable from main")
+    on_main.add_argument("--ref", required=True, help="commit to check (full SHA)")
+    on_main.add_argument("--main-ref", default="origin/main")
+    on_main.set_defaults(handler=handle_on_main)
 
     release = subparsers.add_parser("release", help="release helpers")
     release_verbs = release.add_subparsers(dest="release_verb", metavar="VERB", required=True)
@@ -116,12 +125,32 @@ def handle_deploy_step(args: argparse.Namespace) -> int:
 
 
 def handle_staged(args: argparse.Namespace) -> int:
-    from cicd.workflows.staged import lookup
+    from cicd.errors import CicdError
+    from cicd.github.client import GitHubClient
+    from cicd.workflows import staged as promote
 
-    staged = lookup(args.env, args.version, args.config_dir)
-    for name in ("version", "artifact", "digest", "ref"):
-        gha.set_output(name, getattr(staged, name))
-        print(f"{name}={getattr(staged, name)}")
+    with GitHubClient.from_env(repository=args.repo) as client:
+        found = promote.lookup(client, args.env, args.version)
+    if not found.ref:
+        raise CicdError(f"GitHub's deployment of {found.version} names no commit")
+    ref = promote.require_on_main(found.ref, args.main_ref)
+    history = promote.target_history(args.env, args.config_dir)
+    if history is None:
+        print(f"note: {args.env}'s own history is not readable here; GitHub's record decides alone")
+    else:
+        promote.cross_check(found, history)
+    for name, value in (("version", found.version), ("artifact", found.artifact),
+                        ("digest", found.digest), ("ref", ref)):
+        gha.set_output(name, value)
+        print(f"{name}={value}")
+    return 0
+
+
+def handle_on_main(args: argparse.Namespace) -> int:
+    from cicd.workflows.staged import require_on_main
+
+    full = require_on_main(args.ref, args.main_ref)
+    print(f"{full} is on {args.main_ref}")
     return 0
 
 

@@ -33,6 +33,7 @@ class DeploymentRequest:
     production: bool | None = None  # None: true for an environment named "production"
     transient: bool = False
     artifact: str | None = None
+    task: str = "deploy"  # "deploy:rollback" for a rollback: promotion reads artifacts from deploys only
     key: str = ""  # names this attempt, so a lost answer can be looked up (default: random)
 
     def body(self) -> dict[str, Any]:
@@ -44,6 +45,7 @@ class DeploymentRequest:
         production = self.environment == "production" if self.production is None else self.production
         return {
             "ref": self.ref,
+            "task": self.task,
             "environment": self.environment,
             "payload": payload,
             "description": self.description or f"{self.version} to {self.environment}",

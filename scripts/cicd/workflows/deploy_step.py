@@ -54,7 +54,8 @@ class DeployInputs:
 def run_argv(inputs: DeployInputs) -> list[str]:
     """The one command that changes the environment."""
     if inputs.operation == "rollback":
-        argv = ["cicd", "rollback", "--env", inputs.environment, "--config-dir", inputs.config_dir]
+        # --wait: a rollback queues on the target's lock behind a deploy in progress, never gives up.
+        argv = ["cicd", "rollback", "--env", inputs.environment, "--config-dir", inputs.config_dir, "--wait"]
         if inputs.version:
             argv += ["--to", inputs.version]
         return [*argv, "--reason", inputs.reason or "rollback dispatched from GitHub Actions"]
@@ -129,17 +130,31 @@ def step_before(inputs: DeployInputs) -> int:
     return 0
 
 
-def step_open(inputs: DeployInputs, ref: str) -> int:
-    """Open a GitHub deployment (so the Environments page shows it); a failure here only warns."""
-    version = inputs.version or "previous"
+def open_argv(inputs: DeployInputs, ref: str, before: dict[str, object]) -> list[str]:
+    """The one GitHub deployment of this run: what promotion later reads back. A rollback names the
+    version it goes back to (the given one, else the previous one) and carries the task deploy:rollback."""
+    rollback = inputs.operation == "rollback"
+    version = inputs.version or (str(before.get("previous_version") or "") if rollback else "") or "previous"
     argv = ["cicd", "github", "deployment", "start", "--env", inputs.environment, "--version", version]
     argv += ["--ref", ref, "--description", f"{inputs.operation} {version}"[:140]]
+    argv += ["--task", "deploy:rollback" if rollback else "deploy"]
     if inputs.digest:
         argv += ["--digest", inputs.digest]
+    if inputs.artifact:
+        argv += ["--artifact", inputs.artifact]
+    return argv
+
+
+def step_open(inputs: DeployInputs, ref: str) -> int:
+    """Open the GitHub deployment (the Environments page shows it; promotion reads it back). Failing to
+    record a production-bound staging deploy would make it unpromotable, so a failure here fails."""
+    before_path = state_file("before")
+    before = json.loads(before_path.read_text(encoding="utf-8")) if before_path.exists() else {}
+    argv = open_argv(inputs, ref, before)
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        gha.annotate("warning", f"could not open a GitHub deployment: {done.stderr.strip()[:300]}")
-        return 0
+        gha.annotate("error", f"could not open the GitHub deployment: {done.stderr.strip()[:300]}")
+        return 1
     deployment_id = _deployment_id(done.stdout)
     gha.set_output("id", deployment_id)
     print(f"GitHub deployment {deployment_id or '?'} opened")
