@@ -19,8 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cicd import secrets
 from cicd.config.context import JobSpec, PipelineContext, StageSpec
 from cicd.errors import StepTimeoutError
+from cicd.pipeline.joblog import DEFAULT_LOG_LIMIT_BYTES, CappedLog
 from cicd.pipeline.process import AttemptOutcome, JobProcess
 from cicd.pipeline.progress import Display
 from cicd.pipeline.result import BuildResult, StepResult, iso, pipeline_status, utc_now, write_json
@@ -37,6 +39,7 @@ class RunOptions:
     priority: Mapping[str, float] = field(default_factory=dict)  # job -> remaining critical path (s)
     backoff_base: float = 0.25  # seconds before the first retry; doubles each time
     backoff_cap: float = 8.0
+    log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES  # per job log; the tail is kept
 
 
 def backoff_delay(retry_number: int, base: float, cap: float) -> float:
@@ -164,7 +167,7 @@ class PipelineRun:
             outcome, attempts = self._attempts(job, log_path)
             step = self._step(job, outcome, attempts, time.monotonic() - start, log_path)
         except Exception as err:  # the job could not even start (missing bash, bad workdir): it failed
-            reason = f"could not start: {type(err).__name__}: {err}"
+            reason = secrets.redact(f"could not start: {type(err).__name__}: {err}")
             step = StepResult(
                 job.name,
                 job.stage,
@@ -183,7 +186,7 @@ class PipelineRun:
         total = job.retry + 1
         outcome: AttemptOutcome | None = None
         attempt = 0
-        with log_path.open("w", encoding="utf-8", buffering=1) as log:
+        with CappedLog(log_path, self.options.log_limit_bytes) as log:
             for number in range(1, total + 1):
                 if number > 1:
                     delay = backoff_delay(number - 1, self.options.backoff_base, self.options.backoff_cap)
@@ -208,6 +211,8 @@ class PipelineRun:
                     break
             if outcome is not None and not outcome.ok:
                 log.write(f"[cicd] {_outcome_text(job, outcome)}\n")
+        if log.error is not None:  # the job ran; only its log is incomplete (a full disk, say)
+            self.display.job_line(job, f"[cicd] log incomplete: {log_path}: {log.error.strerror}")
         return outcome, attempt
 
     def _step(
@@ -241,7 +246,9 @@ def _outcome_text(job: JobSpec, outcome: AttemptOutcome | None) -> str:
     if outcome is None:
         return "not started"
     if outcome.stopped_by == "timeout":
-        err = StepTimeoutError(f"ran past its timeout of {job.timeout}s; its process group was killed")
+        err = StepTimeoutError(
+            f"ran past its timeout of {job.timeout}s; it and every process it started were killed"
+        )
         return f"{type(err).__name__}: {err}"
     if outcome.exit_code is not None and outcome.exit_code < 0:
         try:

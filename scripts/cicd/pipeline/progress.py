@@ -13,6 +13,7 @@ from typing import Protocol, TextIO
 
 from cicd import gha
 from cicd.config.context import JobSpec
+from cicd.pipeline.joblog import read_tail
 from cicd.pipeline.result import StepResult
 
 FAILED_LOG_TAIL_LINES = 40
@@ -151,8 +152,8 @@ class RichDisplay:
         style = _STYLE.get(step.status, step.status)
         self._live.console.print(f"{style} {escape(step.name)} [dim]{escape(describe(step))}[/dim]")
         if step.status in ("failed", "timed_out") and log_path.is_file():
-            lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-            self._live.console.print(escape("\n".join(lines[-FAILED_LOG_TAIL_LINES:])), highlight=False)
+            lines = read_tail(log_path, FAILED_LOG_TAIL_LINES)  # never the whole log: it may be huge
+            self._live.console.print(escape("\n".join(lines)), highlight=False)
 
     def close(self) -> None:
         self._live.stop()
