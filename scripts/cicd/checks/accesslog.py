@@ -13,6 +13,9 @@ first seven fields are what verification needs; later fields are optional, so th
     $msec  $status  $request_time  $upstream_addr  $upstream_status  $upstream_response_time
     $request_uri  $http_user_agent
 
+HAProxy (deploy/routers/haproxy.py) writes the same fields, its times in whole milliseconds marked
+`ms` ("12ms"; "-1ms" when the server never answered), which the parser reads as seconds.
+
 When nginx tried several upstream servers (a retry after a failed connect, a canary split), the three
 upstream fields list one value per attempt, "a, b"; an internal redirect to another upstream group
 adds " : ". An upstream that gave no response shows status "-" or 502/504.
@@ -62,10 +65,15 @@ class AccessRecord(NamedTuple):
 
 
 def _number(text: str) -> float | None:
+    """Seconds ("0.012", nginx) or milliseconds marked "ms" ("12ms", HAProxy); a negative is no value."""
+    scale = 1.0
+    if text.endswith("ms"):
+        text, scale = text[:-2], 1000.0
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return None
+    return value / scale if value >= 0 else None
 
 
 def _status(text: str) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
@@ -64,13 +64,16 @@ class Colors(_Strict):
     green: Slot
 
 
-class NginxRouter(_Strict):
-    kind: Literal["nginx"] = "nginx"
-    listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+ListenAddress = Annotated[str, Field(pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")]
+
+
+class _RouterSettings(_Strict):
+    listen: ListenAddress = "127.0.0.1:8080"
     # private: smoke tests reach the idle color here before any live traffic does; bind it to loopback
-    preview_listen: str = Field("127.0.0.1:8081", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
-    prefix: str = ".cicd/nginx/{environment}"
-    binary: str = "nginx"
+    preview_listen: ListenAddress = "127.0.0.1:8081"
+    # after a switch, a switch back, a canary abort or a rolling host: how long to wait for requests
+    # still in flight to the color switched away from before it may be stopped
+    drain_timeout_seconds: float = Field(30.0, ge=0, le=3600)
 
     @property
     def listen_port(self) -> int:
@@ -79,6 +82,37 @@ class NginxRouter(_Strict):
     @property
     def preview_port(self) -> int:
         return int(self.preview_listen.rsplit(":", 1)[1])
+
+
+class NginxRouter(_RouterSettings):
+    kind: Literal["nginx"] = "nginx"
+    prefix: str = ".cicd/nginx/{environment}"
+    binary: str = "nginx"
+
+
+class HaproxyRouter(_RouterSettings):
+    """HAProxy: traffic moves through its runtime API (server weights) on a unix socket, never a reload."""
+
+    kind: Literal["haproxy"] = "haproxy"
+    prefix: str = ".cicd/haproxy/{environment}"
+    binary: str = "haproxy"
+
+
+# A router block without `kind` is nginx: an environment file written before HAProxy existed has nginx
+# holding its listen port, and must keep it. New environment files say `kind: haproxy`, the router
+# that switches without dropping a keep-alive connection (bench/zero_downtime.py).
+DEFAULT_ROUTER_KIND = "nginx"
+
+
+def _router_kind(value: object) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) else DEFAULT_ROUTER_KIND
+
+
+RouterSettings = Annotated[
+    Annotated[HaproxyRouter, Tag("haproxy")] | Annotated[NginxRouter, Tag("nginx")],
+    Discriminator(_router_kind),
+]
 
 
 class HealthCheck(_Strict):
@@ -139,7 +173,7 @@ class DeploySettings(_Strict):
     )
     runtime: Annotated[ProcessRuntime | DockerRuntime, Field(discriminator="kind")]
     colors: Colors
-    router: NginxRouter = Field(default_factory=NginxRouter.model_construct)
+    router: RouterSettings = Field(default_factory=NginxRouter.model_construct)
     health: HealthCheck = Field(default_factory=HealthCheck.model_construct)
     smoke: list[SmokeCheck] = Field(default_factory=list)
     verification: Verification = Field(default_factory=Verification.model_construct)

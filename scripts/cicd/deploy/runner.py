@@ -19,8 +19,8 @@ from typing import Any
 from cicd.deploy import gates, isolation
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
-from cicd.deploy.routers.nginx import Traffic
-from cicd.deploy.runtimes.base import Color, Release
+from cicd.deploy.routers.base import Traffic
+from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import (
     HealthGate,
     KeepWarm,
@@ -215,7 +215,27 @@ class Runner:
         traffic = Traffic(step.blue, step.green, "green" if step.blue >= step.green else "blue")
         self.switch_all(traffic)
         self.run.switched = True
+        if not traffic.split:
+            self.drain(other_color(traffic.live_color))
         return f"{traffic.describe()} on {len(self.target.hosts)} host(s)"
+
+    def drain(self, color: Color) -> str:
+        """Wait on every host until no request is in flight to `color`, up to the drain timeout; the
+        figures go to the output and the ledger. Nothing may stop a color before this returns."""
+        timeout = self.target.settings.router.drain_timeout_seconds
+        results = [self.target.router.drain(host, color, timeout) for host in self.target.hosts]
+        worst = max(results, key=lambda drained: (drained.in_flight, drained.seconds))
+        self.run.figures.update(
+            {
+                "drain_in_flight": sum(drained.in_flight for drained in results),
+                "drain_ms": round(worst.seconds * 1000, 1),
+                "drain_timeout_seconds": timeout,
+            }
+        )
+        message = f"{color} {worst.describe()}"
+        self.out.phase("ok" if worst.complete else "warn", "drain", message, worst.seconds)
+        self.record.phase("drain", "succeeded" if worst.complete else "timed_out", worst.seconds, message)
+        return message
 
     def _warm(self, step: KeepWarm) -> str:
         for host in self.target.hosts:
@@ -227,13 +247,10 @@ class Runner:
         result = gates.verify(self.target, step.color, step.window_seconds, self.run.baseline)
         self.run.verification = result
         self.run.figures.update(result.figures)
-        if not result.ok:
-            self.switch_back(step.color)
-            raise HealthCheckError(
-                f"verification failed: {result.summary}; rolled back to {self.run.previous_version} "
-                f"({self.run.previous_color})"
-            )
-        return result.summary
+        self.record.verified(result.phase or "Successful", result.summary)
+        from cicd.deploy import decision  # imports this module: the verdict rules live there
+
+        return decision.decide(self, step.color, result)
 
     def switch_back(self, failed_color: Color) -> None:
         """All traffic to the previous color (kept warm), then stop the failed one."""
@@ -243,14 +260,16 @@ class Runner:
         self.switch_all(Traffic.all_to(self.run.previous_color))
         self.run.figures["switch_back_ms"] = round((time.monotonic() - started) * 1000, 1)
         self.run.rolled_back = True
+        self.drain(failed_color)
         for host in self.target.hosts:
             self.target.runtime.stop(host, self.target.slot(failed_color))
             self.target.clear_warm(host)
         self.run.started_colors.discard(failed_color)
 
     def _known_good(self, step: MarkKnownGood) -> str:
-        self.record.mark_known_good(step.version)
-        return f"{step.version} is the last known good release"
+        from cicd.deploy import decision
+
+        return decision.mark_known_good(self, step.version)
 
     def _prune(self, step: PruneReleases) -> str:
         protected = {self.run.version, self.run.previous_version} | self.record.protected()

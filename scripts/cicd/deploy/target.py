@@ -9,18 +9,13 @@ from dataclasses import dataclass
 
 from cicd.config.context import EnvironmentContext
 from cicd.config.deploy import DeploySettings
-from cicd.deploy.routers.nginx import NginxTrafficRouter
+from cicd.deploy.routers import build_router
+from cicd.deploy.routers.base import Router
 from cicd.deploy.runtimes import build_runtime
 from cicd.deploy.runtimes.base import COLORS, Color, Runtime, Slot
 from cicd.errors import DeploymentError
 from cicd.hosts import build_host
 from cicd.hosts.base import Host
-
-
-def _log_format() -> str:
-    from cicd.checks.accesslog import LOG_FORMAT
-
-    return LOG_FORMAT
 
 
 @dataclass
@@ -29,7 +24,7 @@ class Target:
     settings: DeploySettings
     hosts: list[Host]
     runtime: Runtime
-    router: NginxTrafficRouter
+    router: Router
     base_dir: str
     url: str | None = None
     environment_type: str = "staging"  # development | staging | production (policy defaults)
@@ -80,5 +75,5 @@ def build_target(env: EnvironmentContext, *, base_dir: str) -> Target:
     settings = env.deploy
     hosts = [build_host(spec, base_dir=base_dir) for spec in settings.hosts]
     runtime = build_runtime(settings.runtime, environment=env.name, base_dir=base_dir)
-    router = NginxTrafficRouter(settings.router, environment=env.name, log_format=_log_format())
+    router = build_router(settings.router, environment=env.name)
     return Target(env.name, settings, hosts, runtime, router, base_dir, env.url, env.type)

@@ -147,13 +147,12 @@ class Project:
         return target
 
     def shut_down(self) -> None:
-        """Stop the nginx instances and slot processes of this project, by their pid files only."""
-        for pid_file in list(self.root.glob(".cicd/nginx/*/nginx.pid")) + list(
-            self.root.glob(".cicd/run/*/*.pid")
-        ):
+        """Stop the router instances and slot processes of this project, by their pid files only."""
+        routers = [*self.root.glob(".cicd/nginx/*/nginx.pid"), *self.root.glob(".cicd/haproxy/*/haproxy.pid")]
+        for pid_file in routers + list(self.root.glob(".cicd/run/*/*.pid")):
             try:
                 pid = int(pid_file.read_text().strip())
-                os.killpg(pid, 9) if pid_file.name != "nginx.pid" else os.kill(pid, 15)
+                os.kill(pid, 15) if pid_file in routers else os.killpg(pid, 9)
             except (ValueError, ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.1)

@@ -1,1 +1,17 @@
+"""Traffic switches behind one seam (base.Router): nginx and HAProxy."""
 
+from __future__ import annotations
+
+from cicd.config.deploy import HaproxyRouter, NginxRouter
+from cicd.deploy.routers.base import Router
+
+
+def build_router(settings: NginxRouter | HaproxyRouter, *, environment: str) -> Router:
+    if isinstance(settings, HaproxyRouter):
+        from cicd.deploy.routers.haproxy import HaproxyTrafficRouter
+
+        return HaproxyTrafficRouter(settings, environment=environment)
+    from cicd.checks.accesslog import LOG_FORMAT
+    from cicd.deploy.routers.nginx import NginxTrafficRouter
+
+    return NginxTrafficRouter(settings, environment=environment, log_format=LOG_FORMAT)

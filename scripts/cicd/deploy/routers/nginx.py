@@ -16,10 +16,18 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from cicd.config.deploy import NginxRouter
-from cicd.deploy.runtimes.base import COLORS, Color, Slot, other_color
+from cicd.deploy.routers.base import (
+    DRAIN_POLL_SECONDS,
+    Drained,
+    ServerStats,
+    Traffic,
+    marker_line,
+    parse_traffic,
+)
+from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.http import fetch
@@ -29,70 +37,11 @@ from cicd.hosts.procfs import process_alive
 DEFAULT_LOG_FORMAT = (
     "$msec\t$status\t$request_time\t$upstream_addr\t$upstream_status\t$upstream_response_time\t$request_uri"
 )
-MARKER = re.compile(
-    r"^# cicd-traffic: blue=(?P<blue>\d+) green=(?P<green>\d+) preview=(?P<preview>blue|green)"
-    r" generation=(?P<generation>[A-Za-z0-9-]+)(?: live_since=(?P<since>[0-9.]+))?$",
-    re.MULTILINE,
-)
 GENERATION_PATH = "/__cicd/generation"
 SBIN_LOOKUP_SCRIPT = 'PATH="$PATH:/usr/sbin:/sbin" command -v "$1"'
 # How long a switch waits for the old workers to finish their in-flight requests and exit.
 OLD_WORKERS_GRACE = 5.0
 PREVIEW_MARKER = re.compile(r"^# cicd-preview-listen: (?P<listen>\S+)$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Percent of live traffic per color (sum 100), and the color the preview listener shows."""
-
-    blue: int
-    green: int
-    preview: Color
-    generation: str = ""
-    # When the current split went live (epoch seconds): a baseline must not count an earlier version
-    # that served on the same port.
-    live_since: float = 0.0
-
-    @classmethod
-    def all_to(cls, color: Color) -> Traffic:
-        return cls(**{color: 100, other_color(color): 0}, preview=other_color(color))  # type: ignore[arg-type]
-
-    def weight(self, color: Color) -> int:
-        return self.blue if color == "blue" else self.green
-
-    @property
-    def live_color(self) -> Color:
-        """The color with most traffic (the stable one during a canary)."""
-        return "blue" if self.blue >= self.green else "green"
-
-    @property
-    def split(self) -> bool:
-        return 0 < self.blue < 100
-
-    def describe(self) -> str:
-        if not self.split:
-            return f"all traffic to {self.live_color}"
-        return f"blue {self.blue}% / green {self.green}%"
-
-
-def parse_traffic(config_text: str) -> Traffic | None:
-    match = MARKER.search(config_text)
-    if not match:
-        return None
-    return Traffic(
-        int(match["blue"]),
-        int(match["green"]),
-        match["preview"],  # type: ignore[arg-type]  # the pattern allows blue|green only
-        match["generation"],
-        float(match["since"] or 0.0),
-    )
-
-
-def marker_line(traffic: Traffic) -> str:
-    return (
-        f"# cicd-traffic: blue={traffic.blue} green={traffic.green} preview={traffic.preview}"
-        f" generation={traffic.generation} live_since={traffic.live_since:.3f}"
-    )
 
 
 def _nginx_error(stderr: str) -> str:
@@ -104,6 +53,8 @@ def _nginx_error(stderr: str) -> str:
 
 
 class NginxTrafficRouter:
+    kind = "nginx"
+
     def __init__(self, settings: NginxRouter, *, environment: str, log_format: str = DEFAULT_LOG_FORMAT):
         self.settings = settings
         self.environment = environment
@@ -278,6 +229,28 @@ http {{
     def _still_accepting(host: Host, pid: int) -> bool:
         cmdline = host.get(f"/proc/{pid}/cmdline")
         return cmdline is not None and b"shutting down" not in cmdline and process_alive(host, pid)
+
+    def drain(self, host: Host, color: Color, timeout: float) -> Drained:
+        """nginx counts no requests per color: drained means every old worker (the ones a reload asked
+        to shut down, which may still proxy to the color switched away from) has exited."""
+        started = time.monotonic()
+        deadline = started + timeout
+        old = self._old_workers(host)
+        while old and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL_SECONDS)
+            old = self._old_workers(host)
+        return Drained(len(old), time.monotonic() - started, timeout)
+
+    def _old_workers(self, host: Host) -> list[int]:
+        old = []
+        for pid in self._workers(host):
+            cmdline = host.get(f"/proc/{pid}/cmdline")
+            if cmdline is not None and b"shutting down" in cmdline:
+                old.append(pid)
+        return old
+
+    def server_stats(self, host: Host) -> dict[Color, ServerStats] | None:
+        return None  # the access log is nginx's only metrics source
 
     def _master_pid(self, host: Host) -> int | None:
         raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))

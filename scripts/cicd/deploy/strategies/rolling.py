@@ -81,7 +81,8 @@ class RollHost(Step):
 
     def _switch_back_rolled(self, runner: Runner) -> str:
         """Hosts rolled before this one go back to the previous color, which they kept running."""
-        from cicd.deploy.routers.nginx import Traffic
+        from cicd.deploy.routers.base import Traffic
+        from cicd.deploy.runner import Runner
 
         target = runner.target
         rolled = [host for host in target.hosts if host.name in rolled_before(target, self.host)]
@@ -89,6 +90,8 @@ class RollHost(Step):
             return ""
         for host in rolled:
             target.router.apply(host, Traffic.all_to(self.previous), target.slots())
+        Runner(replace(target, hosts=rolled), runner.record, runner.out, runner.run).drain(self.color)
+        for host in rolled:
             target.runtime.stop(host, target.slot(self.color))
         runner.run.rolled_back = True
         return f"; switched back {', '.join(host.name for host in rolled)} to {self.previous}"

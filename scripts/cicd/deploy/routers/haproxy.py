@@ -1,0 +1,281 @@
+"""HAProxy as the traffic switch: traffic moves through its runtime API, never a reload.
+
+One private HAProxy per environment and host, with an admin socket in its prefix. Two listeners, as
+with nginx: the live one (`router.listen`, backend `live`) and the private preview one
+(`router.preview_listen`, backend `preview`), each with a server per color. A switch sets server
+weights over the socket (`set weight live/green 100; set weight live/blue 0`): the new color gets
+weight before the old one loses it, every client connection stays open, and requests in flight on the
+old color finish there. Canary weights are the percentages themselves (HAProxy weights run 0-256).
+
+The config file is still rendered whole and checked with `haproxy -c` at each switch: it carries the
+traffic marker (what `read` returns) and the current weights, so a restarted HAProxy comes back with
+the split that was live. Its access log goes to stdout, appended to `logs/access.log`, in the format
+checks/accesslog.py parses (times in milliseconds, marked `ms`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import replace
+
+from cicd.config.deploy import HaproxyRouter
+from cicd.deploy.routers.base import (
+    DRAIN_POLL_SECONDS,
+    Drained,
+    ServerStats,
+    Traffic,
+    marker_line,
+    parse_traffic,
+)
+from cicd.deploy.runtimes.base import COLORS, Color, Slot
+from cicd.errors import DeploymentError, HostError
+from cicd.hosts.base import Host
+from cicd.hosts.procfs import process_alive
+
+# The runtime API is a unix socket on the target host: a few lines of Python there talk to it, so
+# no socat is needed and ssh hosts work like this one. argv: socket path; stdin: the commands.
+SOCKET_CLIENT = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.settimeout(5)\n"
+    "s.connect(sys.argv[1])\n"
+    "s.sendall(sys.stdin.buffer.read())\n"
+    "s.shutdown(socket.SHUT_WR)\n"
+    "sys.stdout.buffer.write(s.makefile('rb').read())\n"
+)
+# $1 binary, $2 config, $3 access log, $4 error log, $5 pid file. HAProxy stays in the foreground of
+# its own session so its stdout (the access log) can be a file.
+START_SCRIPT = 'setsid "$1" -f "$2" >>"$3" 2>>"$4" </dev/null & echo $! >"$5"'
+LOG_FORMAT = (
+    r"%Ts.%ms\t%ST\t%Ta%[str(ms)]\t%si:%sp\t%ST\t%Tr%[str(ms)]\t%HU\t%[capture.req.hdr(0)]"
+)
+STOP_GRACE_SECONDS = 5.0
+START_WAIT_SECONDS = 10.0
+
+
+def parse_stat(csv_text: str) -> dict[tuple[str, str], dict[str, str]]:
+    """`show stat` CSV -> {(proxy, server): {column: value}}."""
+    lines = [line for line in csv_text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# "):
+        return {}
+    columns = lines[0][2:].split(",")
+    rows = {}
+    for line in lines[1:]:
+        row = dict(zip(columns, line.split(","), strict=False))
+        rows[(row.get("pxname", ""), row.get("svname", ""))] = row
+    return rows
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.lstrip("-").isdigit() else 0
+
+
+def weight_commands(traffic: Traffic) -> str:
+    """Runtime API commands for a split: the color gaining traffic first, so the backend is never empty."""
+    gaining = sorted(COLORS, key=lambda color: -traffic.weight(color))
+    live = [f"set weight live/{color} {traffic.weight(color)}" for color in gaining]
+    preview = [f"set weight preview/{color} {1 if color == traffic.preview else 0}" for color in COLORS]
+    return "; ".join(live + preview) + "\n"
+
+
+class HaproxyTrafficRouter:
+    kind = "haproxy"
+
+    def __init__(self, settings: HaproxyRouter, *, environment: str):
+        self.settings = settings
+        self.environment = environment
+
+    # -- paths ---------------------------------------------------------------------------------------
+    def prefix(self, host: Host) -> str:
+        path = self.settings.prefix.replace("{environment}", self.environment)
+        cwd = getattr(host, "cwd", None)
+        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+
+    def conf_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "haproxy.cfg")
+
+    def access_log_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "logs", "access.log")
+
+    def socket_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "admin.sock")
+
+    def _pid_path(self, host: Host) -> str:
+        return os.path.join(self.prefix(host), "haproxy.pid")
+
+    # -- rendering (pure) ----------------------------------------------------------------------------
+    def render(self, traffic: Traffic, slots: dict[Color, Slot], *, prefix: str) -> str:
+        def servers(weight_of) -> str:
+            return "\n".join(
+                f"    server {color} {slots[color].upstream} weight {weight_of(color)}" for color in COLORS
+            )
+
+        return f"""# Managed by cicd for environment {self.environment}: traffic moves through the runtime API
+# ({prefix}/admin.sock), never a reload. The weights below are what a restart comes back with.
+{marker_line(traffic)}
+# cicd-preview-listen: {self.settings.preview_listen}
+global
+    stats socket {prefix}/admin.sock mode 600 level admin
+    log stdout format raw local0
+    maxconn 4096
+defaults
+    mode http
+    log global
+    log-format "{LOG_FORMAT}"
+    option dontlognull
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+    # a connection refused by a color is retried on the other one: no request fails on it
+    retries 2
+    option redispatch 1
+    retry-on conn-failure empty-response
+frontend live
+    bind {self.settings.listen}
+    capture request header User-Agent len 128
+    default_backend live
+backend live
+    balance roundrobin
+{servers(traffic.weight)}
+# Private: smoke tests reach the idle color here; never expose this listener.
+frontend preview
+    bind {self.settings.preview_listen}
+    no log
+    default_backend preview
+backend preview
+{servers(lambda color: 1 if color == traffic.preview else 0)}
+"""
+
+    # -- the runtime API -----------------------------------------------------------------------------
+    def _api(self, host: Host, commands: str) -> str:
+        try:
+            result = host.run(
+                ["python3", "-c", SOCKET_CLIENT, self.socket_path(host)], input=commands, timeout=10
+            )
+        except HostError as err:
+            raise DeploymentError(f"HAProxy runtime API on {host.name} did not answer: {err}") from err
+        return result.stdout
+
+    def _stat_rows(self, host: Host) -> dict[tuple[str, str], dict[str, str]]:
+        return parse_stat(self._api(host, "show stat\n"))
+
+    def live_weights(self, host: Host) -> dict[Color, int] | None:
+        """The weights HAProxy applies now (None when it does not run)."""
+        if not self.is_running(host):
+            return None
+        rows = self._stat_rows(host)
+        return {color: _int(rows.get(("live", color), {}).get("weight")) for color in COLORS}
+
+    def server_stats(self, host: Host) -> dict[Color, ServerStats] | None:
+        if not self.is_running(host):
+            return None
+        rows = self._stat_rows(host)
+        stats = {}
+        for color in COLORS:
+            row = rows.get(("live", color), {})
+            stats[color] = ServerStats(
+                color, _int(row.get("scur")), _int(row.get("stot")), _int(row.get("hrsp_5xx")),
+                _int(row.get("rtime")),
+            )  # fmt: skip
+        return stats
+
+    # -- reading the target --------------------------------------------------------------------------
+    def read(self, host: Host) -> Traffic | None:
+        raw = host.get(self.conf_path(host))
+        return parse_traffic(raw.decode(errors="replace")) if raw else None
+
+    def is_running(self, host: Host) -> bool:
+        return self._pid(host) is not None
+
+    def _pid(self, host: Host) -> int | None:
+        raw = host.get(self._pid_path(host))
+        pid = int(raw.strip()) if raw and raw.strip().isdigit() else None
+        return pid if pid is not None and process_alive(host, pid) else None
+
+    # -- changing the target -------------------------------------------------------------------------
+    def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:
+        now = time.time()
+        before = self.read(host)
+        same_split = before is not None and (before.blue, before.green) == (traffic.blue, traffic.green)
+        traffic = replace(
+            traffic,
+            generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
+            live_since=before.live_since if same_split and before else now,
+        )
+        prefix = self.prefix(host)
+        conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
+        host.run(["mkdir", "-p", f"{prefix}/logs"])
+        host.put(candidate, self.render(traffic, slots, prefix=prefix).encode())
+        test = host.run([self.settings.binary, "-c", "-q", "-f", candidate], check=False, timeout=20)
+        if not test.ok:
+            host.run(["rm", "-f", candidate], check=False)
+            first = (test.stderr or test.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise DeploymentError(
+                f"HAProxy config for {self.environment} failed `haproxy -c` on {host.name}, traffic "
+                f"unchanged: {first[0]}"
+            )
+        host.run(["mv", "-f", candidate, conf])
+        if self.is_running(host):
+            self._api(host, weight_commands(traffic))
+        else:
+            self._start(host)
+        return traffic
+
+    def _start(self, host: Host) -> None:
+        prefix = self.prefix(host)
+        argv = [
+            "sh", "-c", START_SCRIPT, "cicd-haproxy", self.settings.binary, self.conf_path(host),
+            self.access_log_path(host), os.path.join(prefix, "logs", "error.log"), self._pid_path(host),
+        ]  # fmt: skip
+        host.run(["rm", "-f", self.socket_path(host)], check=False)
+        host.run(argv, timeout=20)
+        deadline = time.monotonic() + START_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if self.is_running(host) and host.run(["test", "-S", self.socket_path(host)], check=False).ok:
+                return
+            time.sleep(0.05)
+        raise DeploymentError(
+            f"HAProxy for {self.environment} did not start on {host.name}; see {prefix}/logs/error.log"
+        )
+
+    def drain(self, host: Host, color: Color, timeout: float) -> Drained:
+        """Wait until the color's server in both backends has no current session."""
+        started = time.monotonic()
+        deadline = started + timeout
+        in_flight = self._sessions(host, color)
+        while in_flight and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL_SECONDS)
+            in_flight = self._sessions(host, color)
+        return Drained(in_flight, time.monotonic() - started, timeout)
+
+    def _sessions(self, host: Host, color: Color) -> int:
+        if not self.is_running(host):
+            return 0
+        rows = self._stat_rows(host)
+        return sum(_int(rows.get((proxy, color), {}).get("scur")) for proxy in ("live", "preview"))
+
+    def converge(self, host: Host) -> Traffic | None:
+        """Start HAProxy when down; when its weights differ from the config file's, apply the file's."""
+        current = self.read(host)
+        if current is None:
+            return None
+        if not self.is_running(host):
+            self._start(host)
+        elif self.live_weights(host) != {color: current.weight(color) for color in COLORS}:
+            self._api(host, weight_commands(current))
+        return current
+
+    def stop(self, host: Host) -> None:
+        """Soft stop (SIGUSR1): listeners close, sessions in flight finish; then SIGTERM if needed."""
+        pid = self._pid(host)
+        if pid is None:
+            return
+        host.run(["kill", "-USR1", str(pid)], check=False)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while time.monotonic() < deadline and process_alive(host, pid):
+            time.sleep(0.05)
+        if process_alive(host, pid):
+            host.run(["kill", "-TERM", str(pid)], check=False)
