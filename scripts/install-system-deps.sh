@@ -18,6 +18,7 @@ declare -A needs=(
   [git]=/usr/bin/git
   [iproute2]=/usr/sbin/ip  # network namespaces for isolated test hosts
   [curl]=/usr/bin/curl  # health and verification probes sent from remote hosts
+  [chromium]=/usr/bin/chromium  # the HTML dashboard tested as a browser renders it (via playwright)
 )
 missing=()
 for pkg in "${!needs[@]}"; do

@@ -164,3 +164,38 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 COVERAGE = """<?xml version="1.0" ?>
 <coverage version="7.4" line-rate="0.8734" branch-rate="0" lines-covered="690" lines-valid="790"></coverage>
 """
+
+
+def seed_project(base: Path, *, now: datetime | None = None) -> Path:
+    """A project under `base` with the repository's config, a week of staging deploys (one rolled back),
+    a production history, and 12 pipeline runs whose newest left JUnit and coverage artifacts.
+    Returns the config dir."""
+    import shutil
+
+    now = now or datetime.now(UTC)
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "config", base / "config")
+    staging = [
+        SeedDeploy("1.0.0", minutes_ago=7 * 1440, digest="sha256:" + "a" * 64),
+        SeedDeploy("1.1.0", minutes_ago=5 * 1440, digest="sha256:" + "b" * 64, phase_seconds=0.5),
+        SeedDeploy("1.2.0", status="rolled_back", minutes_ago=3 * 1440, phase_seconds=0.8),
+        SeedDeploy("1.2.1", minutes_ago=2 * 1440, digest="sha256:" + "c" * 64),
+        SeedDeploy("1.3.0", minutes_ago=60, digest="sha256:<script>alert(1)</script>"),
+    ]
+    seed_deploys(base / ".cicd/state/staging.db", "staging", staging, now=now)
+    production = [SeedDeploy("1.1.0", minutes_ago=4 * 1440), SeedDeploy("1.2.1", minutes_ago=1440)]
+    seed_deploys(base / ".cicd/state/production.db", "production", production, now=now)
+    runs = base / ".cicd/runs"
+    bulk_runs(runs, 11, now=now - timedelta(hours=1))
+    (base / "reports").mkdir()
+    (base / "reports/junit.xml").write_text(JUNIT, encoding="utf-8")
+    (base / "reports/coverage.xml").write_text(COVERAGE, encoding="utf-8")
+    steps = [
+        {"name": "lint", "stage": "quality", "status": "success", "duration_seconds": 1.2},
+        {"name": "unit", "stage": "unit-tests", "status": "success", "duration_seconds": 12.5, "attempts": 2},
+        {"name": "package", "stage": "build", "status": "success", "duration_seconds": 2.0},
+    ]
+    logs = {"lint": "All checks passed!\n", "unit": "FAILED tests/test_app.py::test_flaky_clock - boom\n"}
+    write_run(runs, "run-newest", now - timedelta(minutes=30), steps, logs=logs,
+              artifacts=["reports/junit.xml", "reports/coverage.xml"])
+    return base / "config"

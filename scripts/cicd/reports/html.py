@@ -75,19 +75,25 @@ def dora_panel(data: dict[str, Any]) -> str:
 
 
 def timelines_panel(data: dict[str, Any]) -> str:
-    parts = []
+    parts, known = [], []  # known: phase names in order of appearance, which fixes their colors
     for env in data.get("reports", {}).get("deployment", {}).get("environments", []):
+        recent = env.get("recent", [])
+        longest = max((sum(p["seconds"] for p in item["phases"]) for item in recent), default=0.0)
         rows = [
-            [f"{_e(item['kind'])} <b>{_e(item['version'])}</b>",
-             f'<span style="color:{svg.color(item["status"])}">{_e(item["status"])}</span>',
-             _e(human_seconds(item["duration_seconds"])), svg.timeline(item["phases"])]
-            for item in env.get("recent", [])
+            [
+                f"{_e(item['kind'])} <b>{_e(item['version'])}</b>",
+                f'<span style="color:{svg.color(item["status"])}">{_e(item["status"])}</span>',
+                _e(human_seconds(item["duration_seconds"])),
+                svg.timeline(item["phases"], known, longest=longest),
+            ]
+            for item in recent
         ]
         if rows:
-            names = sorted({p["name"] for item in env["recent"] for p in item["phases"]})
-            parts.append(f"<h3>{_e(env['name'])}</h3>" + _table(["Deploy", "Outcome", "Took", "Phases"], rows)
-                         + f"<p class='muted'>phases in order: {escape(', '.join(map(str, names)))}</p>")
-    return "".join(parts)
+            table = _table(["Deploy", "Outcome", "Took", "Phases"], rows)
+            parts.append(f"<h3>{_e(env['name'])}</h3>{table}")
+    swatch = '<span style="display:inline-block;width:10px;height:10px;background:{}"></span> {}'
+    legend = " ".join(swatch.format(svg.phase_color(name, known), _e(name)) for name in known)
+    return "".join(parts) + (f"<p class='muted'>{legend}</p>" if parts else "")
 
 
 def durations_panel(data: dict[str, Any]) -> str:

@@ -10,7 +10,15 @@ COLORS = {
     "success": "#2da44e", "succeeded": "#2da44e", "failed": "#cf222e", "timed_out": "#bc4c00",
     "rolled_back": "#8250df", "cancelled": "#6e7781", "skipped": "#d0d7de", "running": "#0969da",
 }
-PHASE_COLORS = ("#0969da", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0550ae", "#116329", "#953800")
+PHASE_COLORS = ("#0969da", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0550ae", "#116329", "#953800",
+                "#6639ba", "#57606a", "#0a3069", "#4d2d00")
+
+
+def phase_color(name: Any, known: list[str]) -> str:
+    """The same phase keeps its color in every deploy of the page (`known` grows as names appear)."""
+    if name not in known:
+        known.append(name)
+    return PHASE_COLORS[known.index(name) % len(PHASE_COLORS)]
 
 
 def color(status: Any) -> str:
@@ -36,12 +44,14 @@ def bars(points: Sequence[dict[str, Any]], *, width: int = 720, height: int = 16
     return _svg(width, height, "".join(shapes) + label, "pipeline duration per run")
 
 
-def timeline(phases: Sequence[dict[str, Any]], *, width: int = 520, height: int = 18) -> str:
-    """A deploy's phases end to end, each as wide as it took; a failed phase is outlined in red."""
-    total = sum(float(p.get("seconds") or 0) for p in phases)
+def timeline(
+    phases: Sequence[dict[str, Any]], known: list[str], *, longest: float, width: int = 360, height: int = 18
+) -> str:
+    """A deploy's phases end to end, each as wide as it took, on a scale shared by every deploy shown
+    (`longest` seconds fill the width); a failed phase is outlined in red."""
     if not phases:
         return ""
-    scale = width / total if total > 0 else 0.0
+    scale = width / longest if longest > 0 else 0.0
     shapes = []
     for index, phase in enumerate(phases):
         seconds = float(phase.get("seconds") or 0)
@@ -52,7 +62,7 @@ def timeline(phases: Sequence[dict[str, Any]], *, width: int = 520, height: int 
         title = f"{phase.get('name')}: {seconds:.3f}s ({phase.get('status')})"
         shapes.append(
             f'<rect x="{x:.1f}" y="1" width="{w:.1f}" height="{height - 2}" '
-            f'fill="{PHASE_COLORS[index % len(PHASE_COLORS)]}"{stroke}><title>{escape(title)}</title></rect>'
+            f'fill="{phase_color(phase.get("name"), known)}"{stroke}><title>{escape(title)}</title></rect>'
         )
     return _svg(width, height, "".join(shapes), "deploy phases")
 
