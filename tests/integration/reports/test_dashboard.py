@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.support.delivery_history import seed_project
 
 from cicd.cli import main
 from cicd.reports.html import PANELS
-from tests.support.delivery_history import seed_project
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +36,7 @@ def test_dashboard_renders_every_panel_offline_without_console_errors(tmp_path, 
         browser = browser_or_skip(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None)
+        page.on("console", lambda msg: msg.type in ("error", "warning") and problems.append(msg.text))
         page.on("pageerror", lambda err: problems.append(str(err)))
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url))
