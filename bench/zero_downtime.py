@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""Zero-downtime benchmark: real nginx, real processes, the real `cicd` CLI, a steady load on loopback.
+"""Zero-downtime benchmark: real routers (nginx and HAProxy, side by side), real processes, the real
+`cicd` CLI, four kinds of load at once on loopback.
 
-Measures, in one run:
-- blue-green swaps under load: failed requests (target 0) and p99 latency around each switch against
-  steady state (target <= 1.5x);
-- the same load against the recreate strategy (stop, then start): its failed requests, the baseline;
-- rollback to the warm color: `cicd rollback` start to every request answered by the old version
-  (target < 1000 ms);
-- a broken version (half of its quotes fail) with a 10 s verification window: from its first answer
-  to traffic restored on the old version (target < 15000 ms).
-Medians over several repetitions. The last line is one JSON object.
+For each router, in one run:
+- blue-green swaps through `cicd deploy` while these run together:
+  `wrk` with 64 keep-alive connections; a client opening a connection per request; a stream of POSTs
+  on a keep-alive connection (never retried); long requests (the sample's /slow, 2 s) in flight
+  across every switch. A failure is every socket error, every 5xx the versions did not produce
+  themselves, every long request cut short;
+- latency of a keep-alive probe: p50 alone before the loads start (the router and service), p50 and
+  p99 under the loads in steady state, p99 around each switch;
+- the recreate strategy under the same keep-alive load: its failures, the baseline that must lose;
+- `cicd rollback` to the warm color: command start to every answer from the old version;
+- a broken version (half of its quotes answer 500) rolled back by verification: connection errors and
+  502/503/504 during its switch and switch back (its own 500s do not count), and the time from its
+  first answer to the old version restored.
+Medians over the repetitions. The last line is one JSON object: the default router's figures, and
+`routers` with the same keys for each router.
 
-    python3 bench/zero_downtime.py [--swaps 5] [--recreates 3] [--rollbacks 3] [--broken 3]
+    python3 bench/zero_downtime.py [--swaps 5] [--rollbacks 3] [--broken 2] [--routers haproxy,nginx]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -37,12 +45,23 @@ sys.path.insert(0, str(REPO / "scripts"))
 from load import Load, _percentile, one_request  # noqa: E402  (scripts/load.py, the demo's client)
 
 SERVICE = REPO / "examples" / "service"
+DEFAULT_ROUTER = "haproxy"
+KEEPALIVE_CONNECTIONS = 64
+LONG_SECONDS = 2.0
 BROKEN_PATCH = (
     "        type(self).served = getattr(type(self), 'served', 0) + 1\n"
     "        if self.served > 3 and self.served % 2 == 0:\n"
     "            self._send_json(500, {'error': 'broken on purpose'})\n"
     "            return\n"
 )
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %d, "seconds": %.3f, "connect": %d, "read": %d, "write": %d,'
+    .. ' "timeout": %d, "status": %d}\\n', summary.requests, summary.duration / 1e6, e.connect, e.read,
+    e.write, e.timeout, e.status))
+end
+"""
 
 
 def free_ports(count: int) -> list[int]:
@@ -56,31 +75,26 @@ def free_ports(count: int) -> list[int]:
 
 
 class Bench:
-    def __init__(self, root: Path):
+    """A project folder with one environment on free loopback ports, deployed with the real CLI."""
+
+    def __init__(self, root: Path, router: str):
         self.root = root
         blue, green, listen, preview = free_ports(4)
         self.url = f"http://127.0.0.1:{listen}"
+        command = [sys.executable, "-m", "sample_service.app", "--port", "{port}", "--version", "{version}"]
         self.env = {
             "name": "bench",
             "type": "staging",
             "url": self.url,
             "deploy": {
-                "runtime": {
-                    "kind": "process",
-                    "command": [
-                        sys.executable,
-                        "-m",
-                        "sample_service.app",
-                        "--port",
-                        "{port}",
-                        "--version",
-                        "{version}",
-                    ],
-                    "default_artifact": str(SERVICE),
-                    "stop_grace_seconds": 5,
-                },
+                "runtime": {"kind": "process", "command": command, "default_artifact": str(SERVICE)},
                 "colors": {"blue": {"port": blue}, "green": {"port": green}},
-                "router": {"listen": f"127.0.0.1:{listen}", "preview_listen": f"127.0.0.1:{preview}"},
+                "router": {
+                    "kind": router,
+                    "listen": f"127.0.0.1:{listen}",
+                    "preview_listen": f"127.0.0.1:{preview}",
+                    "drain_timeout_seconds": 10,
+                },
                 "health": {"path": "/healthz", "interval_seconds": 0.05, "timeout_seconds": 10},
                 "smoke": [{"name": "version", "path": "/version"}],
                 "verification": {"window_seconds": 1, "interval_seconds": 0.25},
@@ -96,6 +110,7 @@ class Bench:
         marker = "    def _quote(self, query: dict[str, list[str]]) -> None:\n"
         app.write_text(app.read_text().replace(marker, marker + BROKEN_PATCH))
         self.counter = 0
+        self.last_output = ""
 
     def write_env(self, **verification) -> None:
         self.env["deploy"]["verification"].update(verification)
@@ -105,200 +120,268 @@ class Bench:
 
     def cicd(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CICD_TEST_"))}
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cicd",
-                *args,
-                "--env",
-                "bench",
-                "--config-dir",
-                str(self.root / "config"),
-            ],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-        )
+        config = str(self.root / "config")
+        argv = [sys.executable, "-m", "cicd", *args, "--env", "bench", "--config-dir", config]
+        return subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=120, env=env)
 
     def deploy(self, *extra: str, expect_ok: bool = True) -> tuple[str, float, float]:
         self.counter += 1
         version = f"1.{self.counter}.0"
         started = time.monotonic()
         result = self.cicd("deploy", "--version", version, *extra)
-        if expect_ok and result.returncode != 0:
-            raise SystemExit(f"deploy {version} failed:\n{result.stdout}{result.stderr}")
         self.last_output = result.stdout + result.stderr
+        if expect_ok and result.returncode != 0:
+            raise SystemExit(f"deploy {version} failed:\n{self.last_output}")
         return version, started, time.monotonic()
 
     def live_version(self) -> str | None:
-        hit = one_request(self.url + "/version")
-        return hit.version
+        return one_request(self.url + "/version").version
 
     def shut_down(self) -> None:
         for pid_file in self.root.glob(".cicd/run/*/*.pid"):
             with contextlib.suppress(ValueError, ProcessLookupError):
                 os.killpg(int(pid_file.read_text()), 9)
-        for pid_file in self.root.glob(".cicd/nginx/*/nginx.pid"):
+        routers = [*self.root.glob(".cicd/nginx/*/nginx.pid"), *self.root.glob(".cicd/haproxy/*/*.pid")]
+        for pid_file in routers:
             with contextlib.suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text()), 15)
 
 
-class Watcher:
-    """Polls /version every few ms on fresh connections; remembers (time, version) pairs."""
+class Wrk:
+    """wrk with keep-alive connections for a fixed time; its Lua `done` hook reports the errors."""
 
-    def __init__(self, url: str):
-        self.url = url + "/version"
-        self.seen: list[tuple[float, str | None]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def __init__(self, url: str, connections: int, seconds: float, script: Path):
+        argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            hit = one_request(self.url, timeout=2)
-            self.seen.append((time.monotonic(), hit.version if not hit.failed else None))
-            time.sleep(0.003)
-
-    def __enter__(self) -> Watcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def settled_on(self, version: str, after: float) -> float | None:
-        """The time from which every answer came from `version` (after `after`), None if never."""
-        settled = None
-        for at, seen in self.seen:
-            if at < after:
-                continue
-            settled = settled or at if seen == version else None
-        return settled
+    def result(self) -> dict:
+        output, _ = self.proc.communicate(timeout=120)
+        line = next((ln for ln in output.splitlines() if ln.startswith("WRK ")), None)
+        if line is None:
+            raise SystemExit(f"wrk did not report:\n{output}")
+        report = json.loads(line[4:])
+        report["failed"] = sum(report[k] for k in ("connect", "read", "write", "timeout", "status"))
+        return report
 
 
-def window(hits, start: float, end: float):
-    return [h for h in hits if start <= h.at <= end]
+class Loop(threading.Thread):
+    """Calls `once` until stopped; each call returns (at, latency_ms, ok, detail)."""
+
+    def __init__(self, once, pause: float = 0.0):
+        super().__init__(daemon=True)
+        self.once, self.pause = once, pause
+        self.hits: list[tuple[float, float, bool, str]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.hits.append(self.once())
+            if self.pause:
+                time.sleep(self.pause)
+
+    def stop(self) -> list[tuple[float, float, bool, str]]:
+        self.stopping.set()
+        self.join(timeout=LONG_SECONDS + 10)
+        return self.hits
 
 
-def p99(hits) -> float | None:
-    return _percentile(sorted(h.latency_ms for h in hits if not h.failed), 0.99)
+class KeepAliveClient:
+    """One persistent connection; a failed request is counted, never retried, and a new connection
+    is opened for the next one (as an API client that does not retry POSTs behaves)."""
+
+    def __init__(self, url: str, method: str, path: str, body: bytes | None = None, timeout: float = 10):
+        self.port = int(url.rsplit(":", 1)[1])
+        self.method, self.path, self.body, self.timeout = method, path, body, timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def __call__(self) -> tuple[float, float, bool, str]:
+        started = time.monotonic()
+        try:
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.conn.request(self.method, self.path, body=self.body)
+            response = self.conn.getresponse()
+            response.read()
+            ok = response.status < 500
+            return started, (time.monotonic() - started) * 1000, ok, str(response.status)
+        except (OSError, http.client.HTTPException) as err:
+            if self.conn is not None:
+                self.conn.close()
+            self.conn = None
+            return started, (time.monotonic() - started) * 1000, False, type(err).__name__
 
 
-def swaps_under_load(bench: Bench, load_hits, count: int, strategy: str) -> tuple[list, list]:
-    """Deploy `count` times; returns the deploy windows and the versions."""
-    windows = []
+def window(hits, start: float, end: float) -> list:
+    return [hit for hit in hits if start <= hit[0] <= end]
+
+
+def percentile(hits, fraction: float) -> float | None:
+    return _percentile(sorted(hit[1] for hit in hits if hit[2]), fraction)
+
+
+def median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def swaps(bench: Bench, script: Path, count: int) -> dict:
+    """`count` blue-green swaps under the four loads at once."""
+    url = bench.url
+    probe = Loop(KeepAliveClient(url, "GET", "/version"), pause=0.005)
+    posts = Loop(KeepAliveClient(url, "POST", "/api/orders", b'{"sku": "widget", "quantity": 2}'), 0.005)
+    longs = [Loop(KeepAliveClient(url, "GET", f"/slow?seconds={LONG_SECONDS:g}")) for _ in range(3)]
+    close = Load(url + "/api/quote?sku=widget&quantity=2", workers=2, seconds=600, pause=0.005)
+    steady_seconds = 3.0
+    quote = url + "/api/quote?sku=widget&quantity=2"
+    probe.start()
+    quiet_start = time.monotonic()
+    time.sleep(2.0)  # the probe alone: the router's own latency, before the loads saturate 2 cores
+    quiet = window(probe.hits, quiet_start, time.monotonic())
+    for loop in (posts, *longs):
+        loop.start()
+    close.start()
+    wrk = Wrk(quote, KEEPALIVE_CONNECTIONS, steady_seconds + 5.0 * count, script)
+    steady_start = time.monotonic()
+    time.sleep(steady_seconds)
+    steady_end = time.monotonic()
+    deploys = [bench.deploy() for _ in range(count)]
+    keepalive = wrk.result()  # wrk runs on to its end; the other loads stop with it
+    probe_hits, post_hits = probe.stop(), posts.stop()
+    long_hits = [hit for loop in longs for hit in loop.stop()]
+    close_hits = close.stop().hits
+    steady = window(probe_hits, steady_start, steady_end)
+    around = [window(probe_hits, started, ended) for _version, started, ended in deploys]
+    return {
+        "keepalive_connections": KEEPALIVE_CONNECTIONS,
+        "swaps": len(deploys),
+        "rps_keepalive": round(keepalive["requests"] / keepalive["seconds"]),
+        "requests_keepalive": keepalive["requests"],
+        "failed_requests_keepalive": keepalive["failed"],
+        "requests_close": len(close_hits),
+        "failed_requests_close": sum(hit.failed for hit in close_hits),
+        "posts": len(post_hits),
+        "failed_posts": sum(not hit[2] for hit in post_hits),
+        "long_requests": len(long_hits),
+        "long_requests_cut": sum(not hit[2] or hit[1] < LONG_SECONDS * 1000 - 50 for hit in long_hits),
+        "p50_ms_steady": percentile(quiet, 0.50),
+        "p50_ms_under_load": percentile(steady, 0.50),
+        "p99_ms_steady": percentile(steady, 0.99),
+        "p99_ms_during_swap": median(percentile(hits, 0.99) for hits in around),
+    }
+
+
+def recreate_baseline(bench: Bench, script: Path, count: int) -> dict:
+    wrk = Wrk(bench.url + "/version", 16, 1.0 + 5.0 * count, script)
+    time.sleep(1.0)
     for _ in range(count):
-        version, started, ended = bench.deploy("--strategy", strategy)
-        windows.append((version, started, ended))
-        time.sleep(0.5)
-    return windows, [w[0] for w in windows]
+        bench.deploy("--strategy", "recreate")
+    return {"recreate_swaps": count, "failed_requests_recreate": wrk.result()["failed"]}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--swaps", type=int, default=5)
-    parser.add_argument("--recreates", type=int, default=3)
-    parser.add_argument("--rollbacks", type=int, default=3)
-    parser.add_argument("--broken", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
-    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
-        raise SystemExit("nginx is not installed: run scripts/install-system-deps.sh")
+def settled_on(seen: list[tuple[float, str | None]], version: str, after: float) -> float | None:
+    """The time from which every answer came from `version` (after `after`), None if never."""
+    settled = None
+    for at, answered in seen:
+        if at >= after:
+            settled = (settled or at) if answered == version else None
+    return settled
 
-    root = Path(tempfile.mkdtemp(prefix="cicd-bench-"))
-    bench = Bench(root)
+
+def watch(url: str) -> Loop:
+    def once():
+        hit = one_request(url + "/version", timeout=2)
+        return hit.at, hit.latency_ms, not hit.failed, hit.version or ""
+
+    return Loop(once, pause=0.003)
+
+
+def rollbacks(bench: Bench, count: int) -> dict:
+    bench.deploy()  # blue-green again: the recreate leftovers go, a warm color exists
+    took = []
+    for _ in range(count):
+        status = bench.cicd("status", "--json")
+        warm = json.loads(status.stdout).get("warm_version") if status.stdout.startswith("{") else None
+        if warm is None:
+            raise SystemExit(f"no warm version to roll back to:\n{status.stdout}{status.stderr}")
+        watcher = watch(bench.url)
+        watcher.start()
+        started = time.monotonic()
+        result = bench.cicd("rollback", "--reason", "benchmark")
+        time.sleep(0.3)
+        seen = [(at, version) for at, _ms, _ok, version in watcher.stop()]
+        if result.returncode != 0:
+            raise SystemExit(f"rollback failed: {result.stderr}")
+        settled = settled_on(seen, warm, started)
+        took.append((settled - started) * 1000 if settled is not None else None)
+    return {"rollback_to_warm_ms": median(took), "rollbacks": count}
+
+
+def broken_versions(bench: Bench, script: Path, count: int) -> dict:
+    bench.write_env(window_seconds=3)
+    detect, failed = [], 0
+    for _ in range(count):
+        good = bench.live_version()
+        wrk = Wrk(bench.url + "/api/quote?sku=widget&quantity=2", 16, 9, script)
+        watcher = watch(bench.url)
+        watcher.start()
+        version, started, _ended = bench.deploy("--artifact", str(bench.broken), expect_ok=False)
+        time.sleep(0.3)
+        hits = watcher.stop()
+        report = wrk.result()
+        if bench.live_version() != good:
+            raise SystemExit(f"broken {version} was not rolled back:\n{bench.last_output}")
+        # wrk counts every non-2xx in `status`; the broken version's own 500s (on quotes) are not failures
+        # of the switch, so only socket errors count from wrk. The watcher asks /version, which no
+        # version breaks: any failed answer there (502/503/504, a socket error) counts.
+        failed += report["failed"] - report["status"]
+        failed += sum(not ok for _at, _ms, ok, _version in hits)
+        first_broken = next((at for at, _ms, _ok, seen in hits if seen == version), None)
+        restored = settled_on([(at, seen) for at, _ms, _ok, seen in hits], good, first_broken or started)
+        if first_broken is not None and restored is not None:
+            detect.append((restored - first_broken) * 1000)
+    bench.write_env(window_seconds=1)
+    return {"failed_requests_auto_rollback": failed, "detect_to_rollback_ms": median(detect), "broken": count}
+
+
+def measure(router: str, args: argparse.Namespace, script: Path) -> dict:
+    root = Path(tempfile.mkdtemp(prefix=f"cicd-bench-{router}-"))
+    bench = Bench(root, router)
     try:
-        return run(bench, args)
+        bench.deploy()
+        figures = swaps(bench, script, args.swaps)
+        figures.update(recreate_baseline(bench, script, args.recreates))
+        figures.update(rollbacks(bench, args.rollbacks))
+        figures.update(broken_versions(bench, script, args.broken))
+        return figures
     finally:
         bench.shut_down()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(bench: Bench, args: argparse.Namespace) -> int:
-    bench.deploy()
-    load = Load(
-        bench.url + "/api/quote?sku=widget&quantity=2", workers=args.workers, seconds=600, pause=0.002
-    ).start()
-    steady_start = time.monotonic()
-    time.sleep(4)
-    steady_end = time.monotonic()
-
-    bg_windows, _ = swaps_under_load(bench, load, args.swaps, "blue_green")
-    rc_windows, _ = swaps_under_load(bench, load, args.recreates, "recreate")
-    hits = list(load.stop().hits)
-
-    steady = window(hits, steady_start, steady_end)
-    steady_p99s = [p99(window(hits, t, t + 1.0)) for t in [steady_start + i for i in range(4)]]
-    swap_p99s = []
-    for version, started, _ended in bg_windows:
-        first_new = next((h.at for h in hits if h.version == version and h.at >= started), None)
-        if first_new is not None:
-            swap_p99s.append(p99(window(hits, first_new - 1.0, first_new + 1.0)))
-    failed_bg = sum(
-        h.failed for s_, a, b in [(w[0], w[1], w[2]) for w in bg_windows] for h in window(hits, a, b)
-    )
-    failed_rc = sum(h.failed for w in rc_windows for h in window(hits, w[1], w[2]))
-    requests_bg = sum(len(window(hits, w[1], w[2])) for w in bg_windows)
-
-    # Rollback to warm: the previous color is still up; measure command start -> all answers from it.
-    rollback_ms: list[float] = []
-    switch_ms: list[float] = []
-    bench.deploy()  # blue-green again, so the recreate leftovers are gone and a warm color exists
-    for _ in range(args.rollbacks):
-        before = bench.live_version()
-        status = bench.cicd("status", "--json")
-        warm = json.loads(status.stdout)["warm_version"]
-        with Watcher(bench.url) as watcher:
-            started = time.monotonic()
-            result = bench.cicd("rollback", "--reason", "benchmark")
-            time.sleep(0.5)
-        if result.returncode != 0:
-            raise SystemExit(f"rollback failed: {result.stderr}")
-        settled = watcher.settled_on(warm, started)
-        if settled is None or bench.live_version() == before:
-            raise SystemExit("rollback did not settle on the warm version")
-        rollback_ms.append((settled - started) * 1000)
-        switch_line = next((ln for ln in result.stdout.splitlines() if " switch " in ln), "")
-        if "(" in switch_line:  # the switch alone, as the command timed it (no interpreter start-up)
-            switch_ms.append(float(switch_line.rsplit("(", 1)[1].rstrip("s)")) * 1000)
-
-    # A broken version with a 10 s verification window: first broken answer -> old version restored.
-    bench.write_env(window_seconds=10)
-    detect_ms = []
-    for _ in range(args.broken):
-        good = bench.live_version()
-        load = Load(
-            bench.url + "/api/quote?sku=widget&quantity=2", workers=2, seconds=60, pause=0.005
-        ).start()
-        with Watcher(bench.url) as watcher:
-            version, started, _ended = bench.deploy("--artifact", str(bench.broken), expect_ok=False)
-            time.sleep(0.3)
-        load.stop()
-        if bench.live_version() != good:
-            raise SystemExit(f"broken {version} was not rolled back:\n{bench.last_output}")
-        first_broken = next((at for at, seen in watcher.seen if seen == version), None)
-        restored = watcher.settled_on(good, first_broken or started)
-        if first_broken is not None and restored is not None:
-            detect_ms.append((restored - first_broken) * 1000)
-
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--swaps", type=int, default=5)
+    parser.add_argument("--recreates", type=int, default=2)
+    parser.add_argument("--rollbacks", type=int, default=3)
+    parser.add_argument("--broken", type=int, default=2)
+    parser.add_argument("--routers", default="haproxy,nginx")
+    args = parser.parse_args()
+    for binary in ("wrk", *args.routers.split(",")):
+        if shutil.which(binary) is None and not os.path.exists(f"/usr/sbin/{binary}"):
+            raise SystemExit(f"{binary} is not installed: run scripts/install-system-deps.sh")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(WRK_REPORT)
+    script = Path(handle.name)
+    try:
+        routers = {router: measure(router, args, script) for router in args.routers.split(",")}
+    finally:
+        script.unlink()
+    default = DEFAULT_ROUTER if DEFAULT_ROUTER in routers else next(iter(routers))
     result = {
-        "swaps": len(bg_windows),
-        "requests": len(hits),
-        "requests_during_blue_green": requests_bg,
-        "failed_requests_blue_green": failed_bg,
-        "failed_requests_recreate": failed_rc,
-        "recreate_swaps": len(rc_windows),
-        "p99_ms_steady": round(statistics.median([v for v in steady_p99s if v is not None]), 2),
-        "p99_ms_during_swap": round(statistics.median([v for v in swap_p99s if v is not None]), 2),
-        "rollback_to_warm_ms": round(statistics.median(rollback_ms), 1),
-        "rollback_switch_ms": round(statistics.median(switch_ms), 1) if switch_ms else None,
+        "router": default,
+        **routers[default],
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "detect_to_rollback_ms": round(statistics.median(detect_ms), 1) if detect_ms else None,
-        "steady_requests": len(steady),
-        "repetitions": {"rollbacks": len(rollback_ms), "broken": len(detect_ms)},
+        "routers": routers,
     }
     print(json.dumps(result))
     return 0

@@ -34,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="directory or .tar.gz (process runtime), image reference (docker)",
     )
     deploy.add_argument("--strategy", choices=("blue_green", "canary", "recreate", "rolling"))
-    deploy.add_argument("--reason", help="why (stored in the history and the ledger)")
+    deploy.add_argument(
+        "--reason",
+        help="why, stored in the history and the ledger as one line: line breaks become spaces, "
+        "control and bidirectional characters become U+FFFD; never refused",
+    )
     deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
     deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
     deploy.set_defaults(handler=run_deploy)
@@ -44,7 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(rollback)
     rollback.add_argument("--to", metavar="VERSION", help="a retained version (default: the previous one)")
-    rollback.add_argument("--reason", help="why (stored in the history and the ledger)")
+    rollback.add_argument(
+        "--reason",
+        help="why, stored in the history and the ledger as one line: line breaks become spaces, "
+        "control and bidirectional characters become U+FFFD; never refused",
+    )
     rollback.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
     rollback.set_defaults(handler=run_rollback)
 
@@ -109,12 +117,13 @@ def _publish(outcome, target) -> None:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from cicd.deploy.orchestrator import DeployRequest, check_reason, check_version, deploy
+    from cicd.deploy.orchestrator import DeployRequest, deploy
     from cicd.deploy.report import Reporter
     from cicd.errors import CicdError
+    from cicd.inputs import check_version, reason_from_user
 
     check_version(args.release)
-    check_reason(args.reason)
+    args.reason = reason_from_user(args.reason)
     env, target = _target(args)
     artifact = args.artifact
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
@@ -137,13 +146,13 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from cicd.deploy.orchestrator import check_reason, check_version
     from cicd.deploy.report import Reporter
     from cicd.deploy.rollback import rollback
+    from cicd.inputs import check_version, reason_from_user
 
     if args.to:
         check_version(args.to)
-    check_reason(args.reason)
+    args.reason = reason_from_user(args.reason)
     env, target = _target(args)
     outcome = rollback(
         target,

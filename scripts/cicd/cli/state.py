@@ -27,7 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lock", help="hold an environment's deploy lock (e.g. a freeze during an incident)"
     )
     _common(lock)
-    lock.add_argument("--reason", required=True, help="why; shown to everyone the lock stops")
+    lock.add_argument(
+        "--reason",
+        required=True,
+        help="why; shown to everyone the lock stops (one line: "
+        "line breaks become spaces, control and bidirectional characters become U+FFFD)",
+    )
     lock.add_argument("--ttl", type=float, metavar="SECONDS", help="expire after this long (default: never)")
     lock.add_argument(
         "--wait", type=float, default=0, metavar="SECONDS", help="wait this long for a held lock"
@@ -37,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     unlock = subparsers.add_parser("unlock", help="release an environment's lock")
     _common(unlock)
     unlock.add_argument("--force", action="store_true", help="release a lock someone else holds (audited)")
-    unlock.add_argument("--reason", help="why (recorded in the ledger; required with --force)")
+    unlock.add_argument(
+        "--reason",
+        help="why (recorded in the ledger; required with --force; one line: "
+        "line breaks become spaces, control and bidirectional characters become U+FFFD)",
+    )
     unlock.set_defaults(handler=run_unlock)
 
     audit = subparsers.add_parser("audit", help="verify or show an environment's hash-chained audit ledger")
@@ -90,10 +99,11 @@ def open_environment_state(config_dir: Path, name: str):
 def run_lock(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from cicd.inputs import reason_from_user
     from cicd.state import LockOwner
     from cicd.state.render import lock_line
 
-    reason = args.reason.strip()
+    reason = reason_from_user(args.reason)
     if not reason:
         raise UsageError("--reason must say why the environment is locked")
     if args.ttl is not None and args.ttl <= 0:
@@ -108,7 +118,9 @@ def run_lock(args: argparse.Namespace) -> int:
 
 
 def run_unlock(args: argparse.Namespace) -> int:
-    reason = (args.reason or "").strip() or None
+    from cicd.inputs import reason_from_user
+
+    reason = reason_from_user(args.reason) or None
     if args.force and not reason:
         raise UsageError("--force needs --reason TEXT: the ledger records why a lock was forced")
     state = open_environment_state(args.config_dir, args.env)

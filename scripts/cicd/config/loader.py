@@ -26,6 +26,7 @@ from cicd.config.messages import problems_from
 from cicd.config.models import Environment, Job, Pipeline
 from cicd.config.source import load_document
 from cicd.errors import ConfigValidationError, Location, Problem
+from cicd.inputs import check_environment_name
 
 
 @dataclass
@@ -133,7 +134,8 @@ def load_pipeline(
 
 
 def load_environment(config_dir: Path, name: str, *, require_secrets: bool = False) -> EnvironmentContext:
-    """The validated environment `config_dir/environments/<name>.yml`."""
+    """The validated environment `config_dir/environments/<name>.yml`; `name` is a name, never a path."""
+    check_environment_name(name)
     env_dir = Path(config_dir) / "environments"
     path = env_dir / f"{name}.yml"
     if not path.is_file():

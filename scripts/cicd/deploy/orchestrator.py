@@ -11,45 +11,20 @@ Re-running a deploy whose version is already live and healthy does nothing and s
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cicd.deploy import gates
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
 from cicd.deploy.runner import Runner, RunState
-from cicd.deploy.runtimes.base import VERSION_PATTERN, Color, Release, other_color
+from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import Step
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
 from cicd.errors import CicdError, UsageError
-
-# Reasons are stored and shown, never run; still, refuse shell metacharacters and control characters so
-# no later tool that pastes them anywhere can be surprised.
-REASON_FORBIDDEN = re.compile(r"[`$;|&<>\\\x00-\x1f\x7f]")
-MAX_REASON = 500
-
-
-def check_version(version: str) -> str:
-    if not VERSION_PATTERN.match(version):
-        raise UsageError(
-            f"invalid version {version!r}: use letters, digits and . _ + - (at most 128, no spaces "
-            "or shell metacharacters)"
-        )
-    return version
-
-
-def check_reason(reason: str | None) -> str | None:
-    if reason is None:
-        return None
-    if len(reason) > MAX_REASON or REASON_FORBIDDEN.search(reason):
-        raise UsageError(
-            f"invalid reason: at most {MAX_REASON} characters, no shell metacharacters "
-            "(` $ ; | & < > \\) and no control characters"
-        )
-    return reason
+from cicd.inputs import check_version, clean_reason
 
 
 @dataclass(frozen=True)
@@ -171,7 +146,7 @@ def deploy(
     target: Target, record: Record, request: DeployRequest, out: Reporter, *, dry_run: bool
 ) -> Outcome:
     check_version(request.version)
-    check_reason(request.reason)
+    request = replace(request, reason=clean_reason(request.reason))
     strategy = request.strategy or target.settings.strategy
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")

@@ -17,8 +17,6 @@ from cicd.deploy.orchestrator import (
     _finish,
     _healthy,
     _run,
-    check_reason,
-    check_version,
     converge,
     inspect,
 )
@@ -31,6 +29,7 @@ from cicd.deploy.steps import MeasureBaseline, Verify
 from cicd.deploy.strategies import build_plan
 from cicd.deploy.target import Target
 from cicd.errors import RollbackError
+from cicd.inputs import check_version, clean_reason
 
 
 def rollback(
@@ -45,7 +44,7 @@ def rollback(
 ) -> Outcome:
     if to is not None:
         check_version(to)
-    check_reason(reason)
+    reason = clean_reason(reason)
     started = time.monotonic()
     with record.lock(
         owner=f"{actor} rollback",
