@@ -46,6 +46,9 @@ OPERATIONS: dict[str, tuple[str, str, int]] = {
     "actions/get-workflow-run": ("actions", "get_workflow_run", 200),
     "actions/cancel-workflow-run": ("actions", "cancel_workflow_run", 202),
     "repos/create-or-update-environment": ("repos", "create_or_update_environment", 200),
+    "repos/get-environment": ("repos", "get_environment", 200),
+    "repos/list-deployment-branch-policies": ("repos", "list_deployment_branch_policies", 200),
+    "repos/create-deployment-branch-policy": ("repos", "create_deployment_branch_policy", 200),
 }
 
 

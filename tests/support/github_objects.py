@@ -226,6 +226,40 @@ def workflow_run(base: str, r: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def reviewer(base: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A required reviewer as GitHub lists it: the user or team object under `reviewer`."""
+    if item["type"] == "User":
+        who = {**user(base), "login": f"user{item['id']}", "id": item["id"], "type": "User"}
+        return {"type": "User", "reviewer": who}
+    team = {
+        "id": item["id"], "node_id": f"T_{item['id']}", "url": f"{base}/teams/{item['id']}",
+        "html_url": f"https://github.com/orgs/acme/teams/team{item['id']}", "name": f"team{item['id']}",
+        "slug": f"team{item['id']}", "description": None, "privacy": "closed",
+        "notification_setting": "notifications_enabled", "permission": "pull",
+        "type": "organization", "members_url": f"{base}/teams/{item['id']}/members{{/member}}",
+        "repositories_url": f"{base}/teams/{item['id']}/repos", "parent": None,
+    }
+    return {"type": "Team", "reviewer": team}
+
+
+def protection_rules(base: str, e: dict[str, Any]) -> list[dict[str, Any]]:
+    """GitHub lists only the rules in force: required reviewers, a wait timer, a branch policy."""
+    protection = e.get("protection") or {}
+    rules: list[dict[str, Any]] = []
+    if protection.get("reviewers"):
+        rules.append({
+            "id": e["id"] * 10 + 1, "node_id": f"GA_{e['id']}1", "type": "required_reviewers",
+            "prevent_self_review": bool(protection.get("prevent_self_review")),
+            "reviewers": [reviewer(base, item) for item in protection["reviewers"]],
+        })
+    if protection.get("wait_timer"):
+        rules.append({"id": e["id"] * 10 + 2, "node_id": f"GA_{e['id']}2", "type": "wait_timer",
+                      "wait_timer": protection["wait_timer"]})
+    if protection.get("deployment_branch_policy"):
+        rules.append({"id": e["id"] * 10 + 3, "node_id": f"GA_{e['id']}3", "type": "branch_policy"})
+    return rules
+
+
 def environment(base: str, e: dict[str, Any]) -> dict[str, Any]:
     policy = (e.get("protection") or {}).get("deployment_branch_policy")
     return {
@@ -237,4 +271,7 @@ def environment(base: str, e: dict[str, Any]) -> dict[str, Any]:
         "created_at": e["created_at"],
         "updated_at": e["updated_at"],
         "deployment_branch_policy": policy,
+        "protection_rules": protection_rules(base, e),
+        # GitHub's default, reported by the API though missing from its OpenAPI description.
+        "can_admins_bypass": (e.get("protection") or {}).get("can_admins_bypass", True),
     }

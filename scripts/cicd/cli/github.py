@@ -7,6 +7,8 @@
     cicd github dispatch --workflow rollback.yml [--ref main] [--input environment=staging ...]
     cicd github runs list|get|cancel|wait ...
     cicd github environment production --reviewer team:42 [--wait-timer 10] [--prevent-self-review]
+    cicd github environments check --env production     (fails closed: reviewers, no self-review, ...)
+    cicd github environments apply --env production     (from the approval: block of the environment file)
     cicd github report --result result.json [--junit F ...] [--coverage coverage.json]
 
 Repository, token and API URL come from GITHUB_REPOSITORY, GITHUB_TOKEN and GITHUB_API_URL; the pull
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_dispatch(verbs)
     _register_runs(verbs)
     _register_environment(verbs)
+    _register_environments(verbs)
     _register_report(verbs)
 
 
@@ -402,6 +405,55 @@ def _environment(args: argparse.Namespace) -> int:
         f"environment {environment['name']}: {len(protection.reviewers)} reviewers, "
         f"wait {protection.wait_minutes} min: {environment['html_url']}"
     )
+    return 0
+
+
+# ---- environments as code -----------------------------------------------------------------------------
+def _register_environments(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "environments", help="check or apply a GitHub Environment's protection from its environment file"
+    )
+    actions = parser.add_subparsers(dest="environments_action", metavar="ACTION", required=True)
+    check = actions.add_parser("check", help="fail unless approval is enforced (before production jobs)")
+    apply = actions.add_parser("apply", help="set reviewers, self-review, branches from the approval: block")
+    for action, handler in ((check, _environments_check), (apply, _environments_apply)):
+        action.add_argument("--env", required=True, metavar="NAME", help="environment, e.g. production")
+        action.add_argument("--config-dir", default="config", type=Path)
+        action.set_defaults(handler=handler)
+
+
+def _environments_check(args: argparse.Namespace) -> int:
+    from cicd.github.environments import check_environment
+
+    with _client(args) as client:
+        problems = check_environment(client, args.env)
+    if not problems:
+        print(f"GitHub Environment {args.env}: required reviewers, no self-review, no admin bypass, "
+              "deployments from main or protected branches only")
+        return 0
+    raise CicdError(
+        f"GitHub Environment {args.env!r} does not enforce approval: {'; '.join(problems)}",
+        hint=f"set reviewers in the approval: block of {args.config_dir}/environments/{args.env}.yml, then "
+        f"`cicd github environments apply --env {args.env}` with an admin token",
+    )
+
+
+def _environments_apply(args: argparse.Namespace) -> int:
+    from cicd.config import load_environment
+    from cicd.github.environments import configure_environment, protection_from
+
+    approval = load_environment(args.config_dir, args.env).approval
+    if not approval.reviewers:
+        raise UsageError(
+            f"{args.config_dir}/environments/{args.env}.yml: approval.reviewers is empty",
+            hint="add reviewers as user:ID or team:ID (GitHub's numeric ids), e.g. reviewers: [team:42]",
+        )
+    protection = protection_from(approval)
+    with _client(args) as client:
+        environment = configure_environment(client, args.env, protection)
+    print(f"environment {args.env}: {len(protection.reviewers)} reviewers, self-review "
+          f"{'prevented' if protection.prevent_self_review else 'allowed'}, deploys from "
+          f"{approval.deployment_branches}, no admin bypass: {environment['html_url']}")
     return 0
 
 

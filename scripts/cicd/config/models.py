@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from cicd.config.deploy import DeploySettings
 from cicd.config.invalid import InvalidKey
+from cicd.config.supply_chain import SupplyChain
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -82,10 +83,17 @@ class Pipeline(Strict):
 
 
 class Approval(Strict):
+    """The GitHub Environment's protection, applied by `cicd github environments apply`."""
+
     required: bool = False
-    reviewers: list[str] = Field(default_factory=list, max_length=6)
+    reviewers: list[Annotated[str, StringConstraints(pattern=r"^(user|team):[0-9]+$")]] = Field(
+        default_factory=list, max_length=6, description="user:ID or team:ID (GitHub's numeric ids)"
+    )
     wait_timer_minutes: int = Field(0, ge=0, le=43_200)
     prevent_self_review: bool = False
+    deployment_branches: Literal["main", "protected"] = Field(
+        "main", description="main: only the main branch may deploy; protected: any protected branch"
+    )
 
 
 class Environment(Strict):
@@ -96,3 +104,4 @@ class Environment(Strict):
     lock_environment: bool = True
     secrets: list[SecretName] = Field(default_factory=list)
     deploy: DeploySettings | None = None
+    supply_chain: SupplyChain | None = None
