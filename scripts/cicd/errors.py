@@ -127,3 +127,19 @@ class StateError(CicdError):
 
 class GitHubError(CicdError):
     """A call to the GitHub API failed."""
+
+
+class PipelineExecutionError(PipelineError):
+    """A pipeline run did not succeed (the Python API's run_pipeline; `cicd run` exits 1 instead)."""
+
+
+class MonitoringError(CicdError):
+    """A run cannot be followed: unknown id, or neither its result nor its live record is readable."""
+
+
+class ReportGenerationError(CicdError):
+    """A report could not be built or written."""
+
+
+class OptimizationError(CicdError):
+    """No recommendation can be made: no measured run of the pipeline to learn from."""

@@ -17,7 +17,7 @@ from cicd import __version__, gha, secrets
 from cicd.errors import CicdError, ConfigValidationError
 
 # Modules under cicd.cli that each register one or more verbs, in help order.
-VERB_MODULES = ("validate", "run", "deploy", "state", "workflows", "github", "report")
+VERB_MODULES = ("validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor")
 
 
 def build_parser() -> argparse.ArgumentParser:

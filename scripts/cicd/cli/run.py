@@ -114,6 +114,7 @@ def parse_vars(items: list[str]) -> dict[str, str]:
 def run_pipeline(args: argparse.Namespace) -> int:
     from cicd import secrets
     from cicd.config import load_pipeline
+    from cicd.monitor.journal import LiveJournal
     from cicd.pipeline import plan, selection
     from cicd.pipeline.executor import PipelineRun, RunOptions, cancel_on_signals
     from cicd.pipeline.progress import choose_display
@@ -147,8 +148,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
         priority=priority,
     )
     jobs = sum(len(stage.jobs) for stage in stages)
-    display = choose_display(gha.in_actions())
+    # The journal records job events for `cicd monitor` and passes each call on to the display.
+    display = LiveJournal(choose_display(gha.in_actions()), context.name, stages)
     run = PipelineRun(context, stages, options, display)
+    display.attach(run.run_dir, run.pipeline_id)
     print(
         f"pipeline {context.name}: {jobs} jobs, up to {args.max_parallel} at once (run {run.pipeline_id})",
         flush=True,

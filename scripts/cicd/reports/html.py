@@ -75,7 +75,8 @@ def dora_panel(data: dict[str, Any]) -> str:
 
 
 def timelines_panel(data: dict[str, Any]) -> str:
-    parts, known = [], []  # known: phase names in order of appearance, which fixes their colors
+    parts: list[str] = []
+    known: list[str] = []  # known: phase names in order of appearance, which fixes their colors
     for env in data.get("reports", {}).get("deployment", {}).get("environments", []):
         recent = env.get("recent", [])
         longest = max((sum(p["seconds"] for p in item["phases"]) for item in recent), default=0.0)
