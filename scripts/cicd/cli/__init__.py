@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,10 @@ from cicd.errors import CicdError, ConfigValidationError
 
 # Modules under cicd.cli that each register one or more verbs, in help order.
 VERB_MODULES = ("validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor")
+
+
+# 128 + SIGPIPE: the status a shell reports for a Unix tool stopped by a closed pipe (`yes | head`).
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report(err: CicdError) -> None:
+def report_error(err: CicdError) -> None:
+    # Not named `report`: importing the verb module cicd.cli.report sets that name on this package.
     """Print an expected error as one line per problem, plus annotations inside Actions."""
     if isinstance(err, ConfigValidationError):
         for problem in err.problems:
@@ -54,6 +60,17 @@ def report(err: CicdError) -> None:
     )
 
 
+def reader_went_away() -> int:
+    """The reader of stdout closed the pipe (`| head`): stop quietly, as Unix tools do. stdout is
+    pointed at /dev/null so the interpreter's last flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,11 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows here, not as noise at interpreter exit
+        return code
+    except BrokenPipeError:  # before any OSError handling: `cicd history | head` is not an error
+        return reader_went_away()
     except CicdError as err:
         if args.verbose:
             logging.exception("expected error")
-        report(err)
+        report_error(err)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

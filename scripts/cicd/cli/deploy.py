@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from cicd import gha
+from cicd import gha, identity
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "control and bidirectional characters become U+FFFD; never refused",
     )
     deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
-    deploy.add_argument(
-        "--override-approval",
-        metavar="WHY",
-        help="deploy from outside GitHub Actions to an environment that requires approval (the reason is "
-        "recorded in the audit ledger)",
-    )
     deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
     deploy.set_defaults(handler=run_deploy)
 
@@ -60,27 +53,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "control and bidirectional characters become U+FFFD; never refused",
     )
     rollback.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
+    rollback.add_argument(
+        "--steal-stale-lock",
+        action="store_true",
+        help="take over a lock whose holder is provably dead (its pid gone on this machine, or its "
+        "heartbeat past the TTL); audited as lock.steal; needs --reason",
+    )
     rollback.set_defaults(handler=run_rollback)
+
+    accept = subparsers.add_parser(
+        "accept", help="after a paused deploy (verification Inconclusive): keep the live version, known good"
+    )
+    _common(accept)
+    accept.add_argument("--version", required=True, dest="release", metavar="VERSION", help="the live one")
+    accept.add_argument("--reason", required=True, help="how it was checked (recorded in the ledger)")
+    accept.set_defaults(handler=run_accept)
 
     status = subparsers.add_parser("status", help="what is live, what is warm, and whether it is healthy")
     _common(status)
     status.add_argument("--json", action="store_true", help="the Deployment State as JSON")
     status.set_defaults(handler=run_status)
-
-
-def actor() -> str:
-    """Who deploys: the GitHub actor and run inside Actions, else user@host."""
-    import getpass
-    import socket
-
-    if os.environ.get("GITHUB_ACTOR"):
-        run = os.environ.get("GITHUB_RUN_ID")
-        return f"{os.environ['GITHUB_ACTOR']} (run {run})" if run else os.environ["GITHUB_ACTOR"]
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def _target(args: argparse.Namespace):
@@ -131,15 +123,10 @@ def run_deploy(args: argparse.Namespace) -> int:
     check_version(args.release)
     args.reason = reason_from_user(args.reason)
     env, target = _target(args)
-    if not args.dry_run:
-        from cicd.github.approval import approved_reason
-
-        override = reason_from_user(args.override_approval)
-        args.reason = approved_reason(args.env, env.approval.required, args.reason, override)
     artifact = args.artifact
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
         artifact = str(Path(artifact).resolve())
-    request = DeployRequest(args.release, actor(), artifact, args.strategy, args.reason, args.wait)
+    request = DeployRequest(args.release, identity.actor(), artifact, args.strategy, args.reason, args.wait)
     try:
         outcome = deploy(
             target, _record(target, env, dry_run=args.dry_run), request, Reporter(), dry_run=args.dry_run
@@ -159,22 +146,38 @@ def run_deploy(args: argparse.Namespace) -> int:
 def run_rollback(args: argparse.Namespace) -> int:
     from cicd.deploy.report import Reporter
     from cicd.deploy.rollback import rollback
+    from cicd.errors import UsageError
     from cicd.inputs import check_version, reason_from_user
 
     if args.to:
         check_version(args.to)
     args.reason = reason_from_user(args.reason)
+    if args.steal_stale_lock and not (args.reason or "").strip():
+        raise UsageError("--steal-stale-lock needs --reason TEXT: the ledger records why a lock was taken")
     env, target = _target(args)
     outcome = rollback(
         target,
         _record(target, env),
         to=args.to,
         reason=args.reason,
-        actor=actor(),
+        actor=identity.actor(),
         out=Reporter(),
         wait=args.wait,
+        steal_stale_lock=args.steal_stale_lock,
     )
     _publish(outcome, target)
+    return 0
+
+
+def run_accept(args: argparse.Namespace) -> int:
+    from cicd.deploy.decision import accept
+    from cicd.deploy.report import Reporter
+    from cicd.inputs import check_version, reason_from_user
+
+    check_version(args.release)
+    args.reason = reason_from_user(args.reason)
+    env, target = _target(args)
+    accept(target, _record(target, env), args.release, reason=args.reason, out=Reporter())
     return 0
 
 
@@ -187,4 +190,4 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(state, indent=2))
     else:
         sys.stdout.write(render_status(state))
-    return 0
+    return int(state["exit_code"])  # 0 healthy, 3 degraded, 4 down (docs/RUNBOOKS.md)

@@ -23,7 +23,7 @@ from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import Step
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
-from cicd.errors import CicdError, UsageError
+from cicd.errors import CicdError, UsageError, VerificationPaused
 from cicd.inputs import check_version, clean_reason
 
 
@@ -238,6 +238,8 @@ def _run(
         except CicdError as cleanup_err:  # never hide the reason the run failed
             out.phase("warn", "cleanup", f"could not clean up after the failure: {cleanup_err}")
         status = "rolled_back" if run.rolled_back else "failed"
+        if isinstance(err, VerificationPaused):  # live and unverified until a person decides
+            status = "paused"
         now = inspect(target)
         outcome = Outcome(
             status,

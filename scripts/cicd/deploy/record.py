@@ -52,15 +52,35 @@ class Record:
     def warm(self, color: str, version: str | None, until: float) -> None:
         pass
 
+    def verified(self, phase: str, summary: str) -> None:
+        """The verification verdict of this run (Successful, Failed, Inconclusive, Error)."""
+
     def mark_known_good(self, version: str) -> None:
         pass
+
+    def rolled_back_from(self, version: str, reason: str | None) -> None:
+        """`version` was rolled back from: it is no longer known good."""
 
     def known_good(self) -> str | None:
         return None
 
-    def previous_good(self, current: str | None) -> str | None:
-        """The newest successful version other than `current` (the cold-rollback default)."""
+    def known_good_versions(self) -> list[str]:
+        """Every version still known good, newest deployed first (rollback targets)."""
+        return []
+
+    def deployments(self, limit: int = 50) -> list[Any]:
+        """The newest deployments and rollbacks, newest first (cicd.state Deployment)."""
+        return []
+
+    def lock_holder(self) -> Any:
+        """The lock as it stands (cicd.state LockInfo), or None."""
         return None
+
+    def steal_lock(self, holder: Any, *, reason: str, proof: str) -> None:
+        """Release the lock of `holder`, proved dead, if it still holds it (audited as lock.steal)."""
+
+    def accepted(self, version: str, reason: str) -> None:
+        """A person accepted an unverified live version after a pause: it becomes known good."""
 
     def protected(self) -> set[str]:
         """Versions pruning must keep whatever the count: live, previous, last known good."""
@@ -159,14 +179,35 @@ class StateRecord(Record):
     def forget(self, version: str) -> None:
         self.state.forget_release(version, reason="pruned")
 
+    def verified(self, phase: str, summary: str) -> None:
+        if self.deployment_id is not None:
+            self.state.record_verification(self.deployment_id, phase, summary)
+
     def mark_known_good(self, version: str) -> None:
         self.state.mark_known_good(version)
+
+    def rolled_back_from(self, version: str, reason: str | None) -> None:
+        self.state.revoke_known_good(version, reason=reason)
 
     def known_good(self) -> str | None:
         return self.state.last_known_good()
 
-    def previous_good(self, current: str | None) -> str | None:
-        return self.state.last_good(exclude=[current])
+    def known_good_versions(self) -> list[str]:
+        return [release.version for release in self.state.releases() if release.known_good]
+
+    def deployments(self, limit: int = 50) -> list[Any]:
+        return self.state.history(limit)
+
+    def lock_holder(self) -> Any:
+        return self.state.lock_info()
+
+    def steal_lock(self, holder: Any, *, reason: str, proof: str) -> None:
+        self.state.steal_lock(holder, reason=reason, proof=proof)
+
+    def accepted(self, version: str, reason: str) -> None:
+        entry = {"action": "release.accept", "version": version, "reason": reason, "outcome": "accepted"}
+        self.state.append_audit(entry)
+        self.state.mark_known_good(version)
 
     def protected(self) -> set[str]:
         current = self.state.current()
@@ -188,8 +229,9 @@ class StateRecord(Record):
 
 def open_record(target: Any, env: Any) -> Record:
     """The record of an environment: cicd.state on the target's primary host."""
-    from cicd.cli.deploy import actor
+    from cicd import identity
     from cicd.state import open_state
 
-    state = open_state(target.environment, target.settings.state_path, target.primary)
-    return StateRecord(state, actor())
+    actor = identity.actor()
+    state = open_state(target.environment, target.settings.state_path, target.primary, actor=actor)
+    return StateRecord(state, actor)

@@ -1,16 +1,22 @@
 """`cicd rollback`: back to the warm previous color without restarting anything, or to a retained
 version through the full gate, or a RollbackError saying why neither is possible.
 
+The default target is a known-good release (one whose verification was Successful) other than the live
+one: the warm one when it is known good, else the newest known good. A version rolled back from is no
+longer known good, so a second `cicd rollback` never puts it back; `--to VERSION` chooses any retained
+version (for instance to undo a mistaken rollback).
+
 Warm: the idle color still runs the wanted version (within warm_seconds of the deploy that replaced
 it). One health probe, one fleet-atomic switch; the version rolled away from stays warm in turn, so a
-mistaken rollback is undone the same way. Cold: the wanted version is started in the idle color and
-goes through health and smoke before the switch (blue-green without baseline and verification).
+mistaken rollback is undone with `--to` the same way. Cold: the wanted version is started in the idle
+color and goes through health and smoke before the switch (blue-green without baseline and verification).
 """
 
 from __future__ import annotations
 
 import time
 
+from cicd.deploy.lockholder import steal_if_dead
 from cicd.deploy.orchestrator import (
     Live,
     Outcome,
@@ -41,11 +47,14 @@ def rollback(
     actor: str,
     out: Reporter,
     wait: bool = False,
+    steal_stale_lock: bool = False,
 ) -> Outcome:
     if to is not None:
         check_version(to)
     reason = clean_reason(reason)
     started = time.monotonic()
+    if steal_stale_lock:
+        out.phase("warn", "lock", steal_if_dead(record, target.environment, reason or "rollback"))
     with record.lock(
         owner=f"{actor} rollback",
         reason=reason or "rollback",
@@ -56,11 +65,12 @@ def rollback(
         # never went live must not be mistaken for the instant-rollback target.
         converge(target, out, record)
         live = inspect(target)
-        wanted = to or live.warm_version or record.previous_good(live.version)
+        wanted = to or default_target(live, record)[0]
         if wanted is None:
             raise RollbackError(
-                f"nothing to roll back to in {target.environment}: no warm color and no "
-                "earlier successful release"
+                f"nothing to roll back to in {target.environment}: no known-good release other than "
+                f"{live.version or 'the live one'} (only a release whose verification was Successful is)",
+                hint=f"name a retained version: --to VERSION (see `cicd history --env {target.environment}`)",
             )
         if wanted == live.version:
             raise RollbackError(f"{wanted} is already live in {target.environment}")
@@ -77,8 +87,21 @@ def rollback(
             previous_version=live.version,
         )
         if warm:
-            return _rollback_warm(target, record, out, live, started)
-        return _rollback_cold(target, record, out, live, wanted, started)
+            outcome = _rollback_warm(target, record, out, live, started)
+        else:
+            outcome = _rollback_cold(target, record, out, live, wanted, started)
+        if live.version and wanted in record.known_good_versions():
+            # back to a known-good release: the version left is judged bad, never a default target again
+            record.rolled_back_from(live.version, reason)
+        return outcome
+
+
+def default_target(live: Live, record: Record) -> tuple[str | None, str]:
+    """What `cicd rollback` without --to goes to, and how: ("1.3.2", "warm" | "cold"), or (None, "")."""
+    good = [version for version in record.known_good_versions() if version != live.version]
+    if live.warm_version and live.warm_version in good:
+        return live.warm_version, "warm"
+    return (good[0], "cold") if good else (None, "")
 
 
 def _warm_everywhere(target: Target, color: Color, version: str) -> bool:

@@ -122,6 +122,18 @@ class StateStore:
     def lock_info(self) -> LockInfo | None:
         return LockInfo.optional(self._call("lock_info"))
 
+    def steal_lock(self, holder: LockInfo, *, reason: str, proof: str, actor: str | None = None) -> None:
+        """Release the lock of `holder`, whose process the caller proved gone (`proof` says how), only
+        if that holder still has it; LockHeldError naming the new holder otherwise. Audited."""
+        self._call(
+            "lock_steal",
+            actor=actor or self.actor,
+            run_id=current_run_id(),
+            reason=reason,
+            proof=proof,
+            holder={k: getattr(holder, k) for k in ("actor", "host", "pid", "acquired_at")},
+        )
+
     def unlock_own(self, actor: str | None = None, reason: str | None = None) -> LockInfo | None:
         """Release the lock held by `actor` (default: the current actor); LockHeldError if another
         actor holds it. Returns what was released, None if the environment was not locked."""
@@ -219,6 +231,12 @@ class StateStore:
             )
         )
 
+    def record_verification(self, deployment_id: int, phase: str, summary: str) -> Deployment:
+        """Store a deployment's verification verdict (ledger: deploy.verification)."""
+        return Deployment.from_dict(
+            self._call("deployment_verified", deployment_id=deployment_id, phase=phase, summary=summary)
+        )
+
     def current(self) -> DeploymentState:
         return DeploymentState.from_dict(self._call("current"))
 
@@ -244,6 +262,18 @@ class StateStore:
 
     def mark_known_good(self, version: str) -> None:
         self._call("release_mark_good", version=version, actor=self.actor, run_id=current_run_id())
+
+    def revoke_known_good(self, version: str, reason: str | None = None) -> bool:
+        """`version` was rolled back from: no longer known good (ledger: release.rolled_back_from)."""
+        return bool(
+            self._call(
+                "release_revoke_good",
+                version=version,
+                actor=self.actor,
+                run_id=current_run_id(),
+                reason=reason,
+            )
+        )
 
     def releases(self) -> list[Release]:
         """Newest (last deployed, else recorded) first."""

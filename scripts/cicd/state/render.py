@@ -36,13 +36,15 @@ def history_table(environment: str, deployments: Sequence[Deployment]) -> str:
             d.kind,
             d.version,
             d.status,
+            (d.verification or {}).get("phase", "-"),
             f"{d.duration_seconds:.1f}s" if d.duration_seconds is not None else "-",
             d.actor + (f" (run {d.run_id})" if d.run_id else ""),
             _clip(d.error or d.reason),
         ]
         for d in deployments
     ]
-    return _table(["ID", "STARTED (UTC)", "KIND", "VERSION", "STATUS", "TOOK", "BY", "REASON / ERROR"], rows)
+    headers = ["ID", "STARTED (UTC)", "KIND", "VERSION", "STATUS", "VERIFIED", "TOOK", "BY", "REASON / ERROR"]
+    return _table(headers, rows)
 
 
 def ledger_table(environment: str, entries: Sequence[AuditEntry]) -> str:
@@ -53,6 +55,7 @@ def ledger_table(environment: str, entries: Sequence[AuditEntry]) -> str:
             str(e.seq),
             _short_time(e.time),
             e.actor or "-",
+            _identity_kind(e.identity),
             e.action,
             e.version or "-",
             e.outcome or "-",
@@ -61,7 +64,20 @@ def ledger_table(environment: str, entries: Sequence[AuditEntry]) -> str:
         ]
         for e in entries
     ]
-    return _table(["SEQ", "TIME (UTC)", "ACTOR", "ACTION", "VERSION", "OUTCOME", "REASON", "HASH"], rows)
+    headers = ["SEQ", "TIME (UTC)", "ACTOR", "IDENTITY", "ACTION", "VERSION", "OUTCOME", "REASON", "HASH"]
+    return _table(headers, rows)
+
+
+def _identity_kind(identity: dict | None) -> str:
+    """`github-actions run 42 (Rollback)`, `local`, or `-` for entries older than the identity stamp."""
+    if not identity:
+        return "-"
+    kind = str(identity.get("kind") or "-")
+    if identity.get("run_id"):
+        kind += f" run {identity['run_id']}"
+    if identity.get("workflow"):
+        kind += f" ({identity['workflow']})"
+    return kind
 
 
 def verify_line(environment: str, report: AuditReport) -> str:

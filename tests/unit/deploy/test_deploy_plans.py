@@ -47,10 +47,12 @@ def test_blue_green_gates_before_switching_and_keeps_the_old_color_warm():
     assert plan[7] == s.SwitchTraffic(0, 100) and plan[8] == s.KeepWarm("blue", 30)
 
 
-def test_first_deploy_goes_to_blue_without_baseline_or_verification():
+def test_first_deploy_goes_to_blue_without_baseline_and_is_verified_before_known_good():
     plan = build_plan(settings(), strategy="blue_green", version="1.0.0", artifact="/a", live=None)
     assert s.SwitchTraffic(100, 0) in plan
-    assert not any(isinstance(step, s.Verify | s.MeasureBaseline | s.KeepWarm) for step in plan)
+    assert not any(isinstance(step, s.MeasureBaseline | s.KeepWarm) for step in plan)
+    verify = next(i for i, step in enumerate(plan) if isinstance(step, s.Verify))
+    assert plan.index(s.SwitchTraffic(100, 0)) < verify < kinds(plan).index("MarkKnownGood")
 
 
 def test_canary_steps_verify_at_every_weight():

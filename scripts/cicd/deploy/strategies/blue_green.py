@@ -44,8 +44,9 @@ def finish(settings: DeploySettings, version: str) -> list[Step]:
 def plan(settings: DeploySettings, *, version: str, artifact: str | None, live: Color | None) -> list[Step]:
     target: Color = other_color(live) if live else "blue"
     steps = gate_new(settings, version=version, artifact=artifact, color=target)
-    if live is None:  # first deploy: nothing to compare with or to fall back to
-        steps.append(SwitchTraffic.all_to(target))
+    if live is None:  # first deploy: no baseline and nothing to fall back to, but verified all the same
+        # (only a verified release is known good, the default target of a later rollback)
+        steps += [SwitchTraffic.all_to(target), Verify(target, settings.verification.window_seconds)]
     else:
         steps += [
             MeasureBaseline(live),
