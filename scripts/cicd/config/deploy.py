@@ -10,11 +10,28 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from cicd import inputs
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+# Values that end up in a router config, an argv or an HTTP request: checked for that syntax.
+RouterPath = Annotated[str, AfterValidator(inputs.check_router_path)]
+HostAddress = Annotated[str, AfterValidator(inputs.check_host_address)]
+UrlPath = Annotated[str, AfterValidator(inputs.check_url_path)]
+HeaderValue = Annotated[str, AfterValidator(inputs.check_header_value)]
+UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", max_length=64)]
 
 
 class _Strict(BaseModel):
@@ -25,9 +42,9 @@ class _Strict(BaseModel):
 class HostSpec(_Strict):
     name: HostName
     transport: Literal["local", "ssh"] = "local"
-    address: str = "127.0.0.1"
+    address: HostAddress = "127.0.0.1"
     port: Port = 22
-    user: str | None = None
+    user: UserName | None = None
     identity_file: str | None = None
     known_hosts_file: str | None = None
 
@@ -64,7 +81,11 @@ class Colors(_Strict):
     green: Slot
 
 
-ListenAddress = Annotated[str, Field(pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")]
+ListenAddress = Annotated[
+    str,
+    Field(pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$"),
+    AfterValidator(inputs.check_listen),
+]
 
 
 class _RouterSettings(_Strict):
@@ -86,7 +107,7 @@ class _RouterSettings(_Strict):
 
 class NginxRouter(_RouterSettings):
     kind: Literal["nginx"] = "nginx"
-    prefix: str = ".cicd/nginx/{environment}"
+    prefix: RouterPath = ".cicd/nginx/{environment}"
     binary: str = "nginx"
 
 
@@ -94,7 +115,7 @@ class HaproxyRouter(_RouterSettings):
     """HAProxy: traffic moves through its runtime API (server weights) on a unix socket, never a reload."""
 
     kind: Literal["haproxy"] = "haproxy"
-    prefix: str = ".cicd/haproxy/{environment}"
+    prefix: RouterPath = ".cicd/haproxy/{environment}"
     binary: str = "haproxy"
 
 
@@ -116,16 +137,16 @@ RouterSettings = Annotated[
 
 
 class HealthCheck(_Strict):
-    path: str = "/healthz"
+    path: UrlPath = "/healthz"
     expected_status: int = Field(200, ge=100, le=599)
     interval_seconds: float = Field(1.0, gt=0, le=60)
     timeout_seconds: float = Field(30.0, gt=0, le=3600)
-    host_header: str | None = None
+    host_header: HeaderValue | None = None
 
 
 class SmokeCheck(_Strict):
     name: str
-    path: str
+    path: UrlPath
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expected_status: int = Field(200, ge=100, le=599)
     contains: str | None = None
@@ -136,7 +157,7 @@ class Verification(_Strict):
     interval_seconds: float = Field(1.0, gt=0, le=600)
     max_error_rate: float = Field(0.05, ge=0, le=1)
     max_latency_ratio: float = Field(2.0, gt=0)
-    probe_path: str | None = None
+    probe_path: UrlPath | None = None
     # judging needs this many requests (log lines + probes); fewer by the end of the window: Inconclusive
     min_samples: int = Field(10, ge=1)
     # a baseline p95 below this counts as this: doubling a few ms is scheduler noise on a busy host

@@ -147,7 +147,8 @@ def test_nginx_config_failing_nginx_t_never_goes_live(project):
     [
         (["deploy", "--env", "nope", "--version", "1.0.0"], "no environment 'nope'"),
         (["deploy", "--env", "staging", "--version", "1.0;rm -rf /"], "invalid version"),
-        (["deploy", "--env", "staging", "--version", "1.0.0", "--reason", "x$(id)"], "invalid reason"),
+        (["deploy", "--env", "staging", "--version", "1.0.0\n"], "invalid version"),
+        (["deploy", "--env", "../staging", "--version", "1.0.0"], "invalid environment name"),
         (["rollback", "--env", "staging", "--to", "`id`"], "invalid version"),
     ],
 )

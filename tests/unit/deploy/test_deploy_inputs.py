@@ -1,36 +1,12 @@
-"""Inputs that reach argv, file names and the ledger are validated; /proc parsers; LocalHost."""
+"""/proc parsers; LocalHost (inputs that reach argv, file names and the ledger: tests/unit/test_inputs.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cicd.deploy.orchestrator import check_reason, check_version
-from cicd.errors import HostError, UsageError
+from cicd.errors import HostError
 from cicd.hosts.local import LocalHost
 from cicd.hosts.procfs import parse_listening_ports, parse_stat_state
-
-
-@pytest.mark.parametrize("version", ["1.0.0", "2024.11.22-rc1", "v1+build.5", "abc_DEF"])
-def test_good_versions(version):
-    assert check_version(version) == version
-
-
-@pytest.mark.parametrize("version", ["", "1.0;id", "$(id)", "a b", "../etc", "-rf", "x" * 200, "1`id`"])
-def test_bad_versions(version):
-    with pytest.raises(UsageError, match="invalid version"):
-        check_version(version)
-
-
-@pytest.mark.parametrize("reason", ["rollback: p99 2x (incident #42)", "it's fine, ship it", None])
-def test_good_reasons(reason):
-    assert check_reason(reason) == reason
-
-
-@pytest.mark.parametrize("reason", ["a; rm -rf /", "$(id)", "a | b", "line\nbreak", "x" * 501, "`id`"])
-def test_bad_reasons(reason):
-    with pytest.raises(UsageError, match="invalid reason"):
-        check_reason(reason)
-
 
 TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:46A4 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
