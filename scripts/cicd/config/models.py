@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from cicd.config.deploy import DeploySettings
 from cicd.config.invalid import InvalidKey
+from cicd.config.supply_chain import SupplyChain
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -103,3 +104,4 @@ class Environment(Strict):
     lock_environment: bool = True
     secrets: list[SecretName] = Field(default_factory=list)
     deploy: DeploySettings | None = None
+    supply_chain: SupplyChain | None = None

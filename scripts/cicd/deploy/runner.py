@@ -45,6 +45,11 @@ PAUSE_ENV = "CICD_TEST_PAUSE_AT"
 LOG_LINES_ON_FAILURE = 15
 
 
+def describe(err: BaseException) -> str:
+    """One line for a failure: an expected error's message, else what kind of bug it was."""
+    return str(err) if isinstance(err, CicdError) else f"internal error: {type(err).__name__}: {err}"
+
+
 @dataclass
 class RunState:
     """What the run learned so far; the orchestrator reads it for the outcome and the summary."""
@@ -87,13 +92,15 @@ class Runner:
             self._maybe_pause(step.phase)
             started = time.monotonic()
             try:
+                self.record.check()  # the fencing token: a run that lost its lock touches nothing more
                 handler = self.handlers.get(type(step))
                 # A strategy may bring its own step kinds (rolling.py): they run themselves via the runner.
                 message = handler(step) if handler else step.run(self)  # type: ignore[attr-defined]
-            except CicdError as err:
+            except Exception as err:  # whatever it is, it is shown and recorded; the orchestrator cleans up
                 seconds = time.monotonic() - started
-                self.out.phase("fail", step.phase, str(err), seconds)
-                self.record.phase(step.phase, "failed", seconds, str(err))
+                detail = describe(err)
+                self.out.phase("fail", step.phase, detail, seconds)
+                self.record.phase(step.phase, "failed", seconds, detail)
                 raise
             seconds = time.monotonic() - started
             self.out.phase("ok", step.phase, message, seconds)
@@ -150,6 +157,7 @@ class Runner:
 
     def _fail_slot(self, color: Color, reason: str) -> HealthCheckError:
         """Show the new slot's last log lines, stop it, and build the error for the failed gate."""
+        self.record.check()  # a gate can outlast the lock: the slot may be the new holder's by now
         for host in self.target.hosts:
             slot = self.target.slot(color)
             logs = self.target.runtime.logs(host, slot, LOG_LINES_ON_FAILURE)
@@ -215,6 +223,8 @@ class Runner:
         traffic = Traffic(step.blue, step.green, "green" if step.blue >= step.green else "blue")
         self.switch_all(traffic)
         self.run.switched = True
+        if not traffic.split:  # the new version is live: the state says so with the switch, not later
+            self.record.switched(self.run.version, traffic.live_color)
         if not traffic.split:
             self.drain(other_color(traffic.live_color))
         return f"{traffic.describe()} on {len(self.target.hosts)} host(s)"
@@ -256,10 +266,12 @@ class Runner:
         """All traffic to the previous color (kept warm), then stop the failed one."""
         if self.run.previous_color is None:
             return
+        self.record.check()
         started = time.monotonic()
         self.switch_all(Traffic.all_to(self.run.previous_color))
         self.run.figures["switch_back_ms"] = round((time.monotonic() - started) * 1000, 1)
         self.run.rolled_back = True
+        self.record.switched(self.run.previous_version, self.run.previous_color)
         self.drain(failed_color)
         for host in self.target.hosts:
             self.target.runtime.stop(host, self.target.slot(failed_color))
