@@ -129,6 +129,10 @@ class GitHubError(CicdError):
     """A call to the GitHub API failed."""
 
 
+class SupplyChainError(CicdError):
+    """A digest's provenance, signature or SBOM fails the policy, or an audit bundle fails its checks."""
+
+
 class PipelineExecutionError(PipelineError):
     """A pipeline run did not succeed (the Python API's run_pipeline; `cicd run` exits 1 instead)."""
 

@@ -7,6 +7,7 @@ host; relative paths against the project root, the parent of --config-dir) and c
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--limit", type=_positive, default=50, help="entries to show (default 50)")
     show.add_argument("--json", action="store_true", help="JSON lines, one entry per line")
     show.set_defaults(handler=run_audit_show)
+    # Signed audit bundles live with the rest of the supply chain.
+    importlib.import_module("cicd.cli.supply").register_audit(actions, _common)
 
     history = subparsers.add_parser(
         "history", help="an environment's deployments and rollbacks, newest first"

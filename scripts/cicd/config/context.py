@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from cicd.config.deploy import DeploySettings
 from cicd.config.models import Approval, When
+from cicd.config.supply_chain import SupplyChain
 from cicd.errors import Location
 
 
@@ -69,6 +70,7 @@ class EnvironmentContext:
     lock_environment: bool
     secrets: tuple[str, ...]
     deploy: DeploySettings | None
+    supply_chain: SupplyChain | None = None
     source: str = ""
     # Line/column of every key path in the file, e.g. "deploy.colors.blue.port" -> Location.
     locations: dict[str, Location] = field(default_factory=dict, compare=False, repr=False)

@@ -222,6 +222,7 @@ def environment_context(model: Environment, doc: Document) -> EnvironmentContext
         lock_environment=model.lock_environment,
         secrets=tuple(model.secrets),
         deploy=model.deploy,
+        supply_chain=model.supply_chain,
         source=doc.file,
         locations=locations,
     )
