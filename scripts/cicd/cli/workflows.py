@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=handle_report)
 
     step = verbs.add_parser("deploy-step", help="one step of the reusable deploy workflow (env inputs)")
-    step.add_argument("step", choices=("before", "open", "run", "after"))
+    step.add_argument("step", choices=("gate", "before", "open", "run", "after"))
     step.add_argument("--ref", default="")
     step.set_defaults(handler=handle_deploy_step)
 
@@ -54,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     on_main.add_argument("--ref", required=True, help="commit to check (full SHA)")
     on_main.add_argument("--main-ref", default="origin/main")
     on_main.set_defaults(handler=handle_on_main)
+
+    same = verbs.add_parser("same-suite", help="exit 0 only if this cicd is exactly the suite checkout given")
+    same.add_argument("suite_root", type=Path, help="the suite's checkout (holds scripts/cicd)")
+    same.set_defaults(handler=handle_same_suite)
 
     release = subparsers.add_parser("release", help="release helpers")
     release_verbs = release.add_subparsers(dest="release_verb", metavar="VERB", required=True)
@@ -151,6 +155,18 @@ def handle_on_main(args: argparse.Namespace) -> int:
 
     full = require_on_main(args.ref, args.main_ref)
     print(f"{full} is on {args.main_ref}")
+    return 0
+
+
+def handle_same_suite(args: argparse.Namespace) -> int:
+    from cicd.workflows.suite import first_difference, installed_package
+
+    difference = first_difference(args.suite_root / "scripts" / "cicd", installed_package())
+    if difference:
+        print(f"the installed cicd ({installed_package()}) is not the suite at {args.suite_root}: "
+              f"{difference}")
+        return 1
+    print(f"the installed cicd is the suite at {args.suite_root}")
     return 0
 
 

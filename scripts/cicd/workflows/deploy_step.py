@@ -204,8 +204,29 @@ def _report_status(deployment_id: str, outcome: str, url: str, log_url: str) -> 
         gha.annotate("warning", f"could not report the deployment status: {done.stderr.strip()[:300]}")
 
 
+def needs_approval(inputs: DeployInputs) -> bool:
+    """Production, or any environment whose file says approval.required: GitHub must enforce it."""
+    from cicd.config import load_environment
+
+    environment = load_environment(Path(inputs.config_dir), inputs.environment)
+    return environment.approval.required or environment.type == "production"
+
+
+def step_gate(inputs: DeployInputs) -> int:
+    """Before anyone is asked to approve: refuse an environment whose approval GitHub would not enforce."""
+    if not needs_approval(inputs):
+        print(f"{inputs.environment} requires no approval")
+        return 0
+    argv = ["cicd", "github", "environments", "check", "--env", inputs.environment,
+            "--config-dir", inputs.config_dir]
+    print("+ " + " ".join(argv), flush=True)
+    return subprocess.run(argv, check=False).returncode
+
+
 def run_step(name: str, env: dict[str, str], ref: str = "") -> int:
     inputs = DeployInputs.from_env(env)
+    if name == "gate":
+        return step_gate(inputs)
     if name == "before":
         return step_before(inputs)
     if name == "open":
