@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cicd import gha
 from cicd.cli import main
 from cicd.errors import CicdError, StateError
 from cicd.state import LockHeldError, LockOwner, open_state
@@ -79,6 +80,7 @@ def test_tampering_on_the_host_is_reported_by_the_cli(web, tmp_path: Path, capsy
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setattr(gha, "_annotation_counts", {})  # annotations counted per process
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     assert main(["lock", "--env", "staging", "--reason", "freeze"]) == 0
     assert main(["unlock", "--env", "staging"]) == 0

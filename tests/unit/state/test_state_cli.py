@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cicd import gha
 from cicd.cli import main
 
 REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
@@ -21,6 +22,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "config" / "environments" / "scratch.yml").write_text("name: scratch\ntype: development\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")  # the actor is GitHub's only inside Actions
+    # Actions mode counts annotations per process: these tests' own must not use up other tests' quota
+    monkeypatch.setattr(gha, "_annotation_counts", {})
     monkeypatch.setenv("GITHUB_ACTOR", "alice")
     monkeypatch.delenv("GITHUB_RUN_ID", raising=False)
     return tmp_path
