@@ -18,13 +18,14 @@ from cicd.deploy import gates
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
-from cicd.deploy.runner import Runner, RunState
+from cicd.deploy.runner import Runner, RunState, describe
 from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import Step
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
-from cicd.errors import CicdError, UsageError, VerificationPaused
+from cicd.errors import UsageError, VerificationPaused
 from cicd.inputs import check_version, clean_reason
+from cicd.state.client import LockLostError
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def converge(target: Target, out: Reporter, record: Record) -> None:
             target.router.apply(host, Traffic.all_to(stable), target.slots())
             was = traffic.describe()
             out.phase("warn", "converge", f"{host.name}: traffic was {was}; now all to {stable}")
+    _repair_state(target, out, record)
     for host in target.hosts:
         warm = target.read_warm(host)
         traffic = target.router.read(host)
@@ -114,6 +116,16 @@ def converge(target: Target, out: Reporter, record: Record) -> None:
             target.runtime.stop(host, target.slot(warm["color"]))
             target.clear_warm(host)
             out.phase("info", "warm", f"{warm['color']} ({warm.get('version')}) warm window over: stopped")
+
+
+def _repair_state(target: Target, out: Reporter, record: Record) -> None:
+    """The router is the truth: a run killed between its switch and its record left the state behind."""
+    live = inspect(target)
+    recorded = record.current_version()
+    if live.version and live.version != recorded:
+        record.switched(live.version, live.color, reason="repaired from the router's live color")
+        was = recorded or "nothing"
+        out.phase("warn", "converge", f"state said {was}; the router serves {live.version}: state repaired")
 
 
 def _healthy(target: Target, color: Color) -> bool:
@@ -232,27 +244,19 @@ def _run(
     runner = Runner(target, record, out, run)
     try:
         runner.execute(plan)
-    except CicdError as err:
+    except BaseException as err:  # every failure, expected or a bug, cleans up and is recorded
+        if isinstance(err, LockLostError):  # the new holder owns the environment now: hands off
+            out.phase("fail", kind, f"{err}; stopped without touching anything more")
+            raise
         try:
             _clean_up(target, run, out)
-        except CicdError as cleanup_err:  # never hide the reason the run failed
-            out.phase("warn", "cleanup", f"could not clean up after the failure: {cleanup_err}")
+        except Exception as cleanup_err:  # never hide the reason the run failed
+            out.phase("warn", "cleanup", f"could not clean up after the failure: {describe(cleanup_err)}")
         status = "rolled_back" if run.rolled_back else "failed"
         if isinstance(err, VerificationPaused):  # live and unverified until a person decides
             status = "paused"
-        now = inspect(target)
-        outcome = Outcome(
-            status,
-            kind,
-            version,
-            live.version,
-            now.color,
-            now.version,
-            time.monotonic() - started,
-            str(err),
-            run.figures,
-        )
-        _finish(record, outcome, out)
+        failed = Outcome(status, kind, version, live.version, None, None, 0.0, "", run.figures)
+        record_failure(target, record, out, err, failed, started, live)
         raise
     now = inspect(target)
     message = f"{version} live on {now.color}" + (f" (was {live.version})" if live.version else "")
@@ -271,6 +275,26 @@ def _run(
         ),
         out,
     )
+
+
+def record_failure(
+    target: Target, record: Record, out: Reporter, err: BaseException, failed: Outcome, started: float,
+    before: Live,
+) -> None:
+    """Finish the record of a failed run with what is live now; a failure to record is shown, never
+    raised over the run's own error."""
+    try:
+        now = inspect(target)
+    except Exception:  # the router unreadable too: record what was live before, not nothing
+        now = before
+    failed = replace(
+        failed, live_color=now.color, live_version=now.version, seconds=time.monotonic() - started,
+        message=describe(err),
+    )  # fmt: skip
+    try:
+        _finish(record, failed, out)
+    except Exception as finish_err:
+        out.phase("warn", "record", f"could not record the outcome: {describe(finish_err)}")
 
 
 def _clean_up(target: Target, run: RunState, out: Reporter) -> None:

@@ -43,6 +43,14 @@ class Record:
     def check(self) -> None:
         """Before an irreversible step: raise if the lock was lost (forced away, taken over)."""
 
+    def switched(self, version: str | None, color: str | None, reason: str | None = None) -> None:
+        """All traffic now goes to `version` on `color`: current and previous change with the switch
+        itself (a traffic.switch ledger entry), so a kill right after it cannot leave them behind."""
+
+    def current_version(self) -> str | None:
+        """What the state says is live (the router says what is; converge repairs the difference)."""
+        return None
+
     def release(self, version: str, artifact: str | None) -> None:
         pass
 
@@ -123,6 +131,15 @@ class StateRecord(Record):
     def check(self) -> None:
         if self.held is not None:
             self.held.check()
+
+    def switched(self, version: str | None, color: str | None, reason: str | None = None) -> None:
+        if version:
+            self.state.set_current(
+                version, color=color, deployed_by=self.actor, deployment_id=self.deployment_id, reason=reason
+            )
+
+    def current_version(self) -> str | None:
+        return self.state.current().current_version
 
     def begin(
         self,

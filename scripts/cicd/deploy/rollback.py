@@ -25,6 +25,7 @@ from cicd.deploy.orchestrator import (
     _run,
     converge,
     inspect,
+    record_failure,
 )
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
@@ -36,6 +37,7 @@ from cicd.deploy.strategies import build_plan
 from cicd.deploy.target import Target
 from cicd.errors import RollbackError
 from cicd.inputs import check_version, clean_reason
+from cicd.state.client import LockLostError
 
 
 def rollback(
@@ -116,16 +118,15 @@ def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, st
     assert live.warm_color is not None and live.color is not None
     run = RunState(live.warm_version or "", live.color, live.version)
     runner = Runner(target, record, out, run)
-    switch_started = time.monotonic()
-    runner.switch_all(Traffic.all_to(live.warm_color))
-    switch_ms = (time.monotonic() - switch_started) * 1000
-    out.phase(
-        "ok", "switch", f"all traffic back to warm {live.warm_color} ({live.warm_version})", switch_ms / 1000
-    )
-    record.phase("switch", "succeeded", switch_ms / 1000, f"to warm {live.warm_color}")
-    for host in target.hosts:  # the rolled-back version stays warm: a mistaken rollback is undone instantly
-        target.write_warm(host, live.color, live.version, target.settings.warm_seconds)
-    record.warm(live.color, live.version, time.time() + target.settings.warm_seconds)
+    try:
+        switch_ms = _switch_to_warm(target, record, out, runner, live)
+    except BaseException as err:
+        if isinstance(err, LockLostError):  # the new holder owns the environment now: hands off
+            out.phase("fail", "rollback", f"{err}; stopped without touching anything more")
+        else:
+            failed = Outcome("failed", "rollback", live.warm_version or "", live.version, None, None, 0.0, "")
+            record_failure(target, record, out, err, failed, started, live)
+        raise
     seconds = time.monotonic() - started
     message = f"rolled back to {live.warm_version} on warm {live.warm_color} (was {live.version})"
     return _finish(
@@ -143,6 +144,23 @@ def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, st
         ),
         out,
     )
+
+
+def _switch_to_warm(target: Target, record: Record, out: Reporter, runner: Runner, live: Live) -> float:
+    assert live.warm_color is not None and live.color is not None
+    record.check()
+    switch_started = time.monotonic()
+    runner.switch_all(Traffic.all_to(live.warm_color))
+    switch_ms = (time.monotonic() - switch_started) * 1000
+    record.switched(live.warm_version, live.warm_color)
+    out.phase(
+        "ok", "switch", f"all traffic back to warm {live.warm_color} ({live.warm_version})", switch_ms / 1000
+    )
+    record.phase("switch", "succeeded", switch_ms / 1000, f"to warm {live.warm_color}")
+    for host in target.hosts:  # the rolled-back version stays warm: a mistaken rollback is undone instantly
+        target.write_warm(host, live.color, live.version, target.settings.warm_seconds)
+    record.warm(live.color, live.version, time.time() + target.settings.warm_seconds)
+    return switch_ms
 
 
 def _check_retained(target: Target, wanted: str) -> None:

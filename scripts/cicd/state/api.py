@@ -25,6 +25,14 @@ from cicd.state.records import (
 )
 
 DEFAULT_STATE_PATH = ".cicd/state/{environment}.db"
+# Writes a deploy makes while it holds the lock carry its fencing token: the store refuses them once
+# the lock was forced away or taken over, in the same transaction as the write.
+FENCED_OPS = frozenset(
+    {
+        "deployment_start", "deployment_finish", "deployment_verified", "set_current", "release_record",
+        "release_mark_good", "release_revoke_good", "release_forget", "audit_append",
+    }
+)  # fmt: skip
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +44,7 @@ class StateStore:
         self._transport = transport
         # Who the records name when a call does not say: one spelling for every entry of a run.
         self.actor = actor or current_actor()
+        self._fence: str | None = None  # the token of the lock held by `locked()`
 
     def __repr__(self) -> str:
         return f"StateStore({self.environment!r} at {self._transport.where})"
@@ -45,6 +54,8 @@ class StateStore:
         return self._transport.where
 
     def _call(self, op: str, **args: Any) -> Any:
+        if self._fence is not None and op in FENCED_OPS:
+            args["fence"] = self._fence
         return self._transport.call(op, args)
 
     # ------------------------------------------------------------ lock
@@ -105,9 +116,11 @@ class StateStore:
         lock = self.acquire_lock(owner, ttl_seconds, reason, wait_seconds=wait_seconds)
         held = HeldLock(self, lock, heartbeat_seconds or max(0.05, ttl_seconds / 3))
         held.start()
+        self._fence = lock.token
         try:
             yield held
         finally:
+            self._fence = None
             held.stop()
             try:
                 self.release(lock)

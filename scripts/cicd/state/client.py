@@ -23,7 +23,7 @@ from cicd.state import store
 from cicd.state.records import LockInfo
 
 REMOTE_TIMEOUT_SECONDS = 60.0
-_UNREDACTED_KEYS = frozenset({"token"})
+_UNREDACTED_KEYS = frozenset({"token", "fence"})
 
 
 class LockHeldError(ConcurrencyError):

@@ -42,9 +42,17 @@ class HeldLock:
             self._thread.join(timeout=max(5.0, self.interval * 2))
 
     def check(self) -> None:
-        """Raise LockLostError if the lock is no longer ours."""
+        """Raise LockLostError if the lock is no longer ours. Asks the store, not only the heartbeat
+        thread: a run stopped (SIGSTOP, a frozen VM) past its TTL resumes in its main thread first."""
         if self.lost is not None:
             raise self.lost
+        try:
+            self.store.heartbeat(self.lock)
+        except LockLostError as err:
+            self.lost = err
+            raise
+        except CicdError as err:  # unreachable for a moment: the fenced writes still refuse a lost lock
+            log.warning("lock check for %s failed: %s", self.lock.environment, err)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

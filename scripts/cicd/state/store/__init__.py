@@ -61,6 +61,9 @@ def handle(db_path: str, request: dict) -> dict:
         operation = WRITES.get(op) or READS.get(op)
         if operation is None or not isinstance(args, dict) or not environment:
             raise BadRequest(f"unknown operation {op!r}")
+        fence = args.pop("fence", None)
+        if fence is not None:
+            operation = _fenced(operation, fence)
         who = request.get("identity") if isinstance(request.get("identity"), dict) else None
         return {"ok": True, "result": run(db_path, environment, operation, op in WRITES, args, who)}
     except StoreFailure as err:
@@ -69,6 +72,16 @@ def handle(db_path: str, request: dict) -> dict:
         return {"ok": False, "error": {"kind": "bad_request", "message": f"malformed request: {err}"}}
     except (sqlite3.Error, OSError) as err:
         return {"ok": False, "error": {"kind": "state", "message": f"state database {db_path}: {err}"}}
+
+
+def _fenced(operation, token: str):
+    """The operation, refused in its own transaction unless `token` still holds the lock."""
+
+    def fenced(tx, **args):
+        locks.check_fence(tx, token)
+        return operation(tx, **args)
+
+    return fenced
 
 
 def serve(argv: list, request_text: str) -> int:

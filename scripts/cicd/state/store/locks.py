@@ -1,5 +1,9 @@
 """The environment lock: one row holding owner, reason, acquired and heartbeat times and a TTL.
 
+Each acquisition gets a new generation, carried in its token: the fencing token. A write made on
+behalf of a holder (`fence` in the request) runs only while that token is still the lock's, checked in
+the write's own transaction, so a run whose lock was forced away or taken over cannot record anything.
+
 A lock whose heartbeat is older than its TTL is stale: the next acquire takes it over, marks the dead
 holder's unfinished deployments "interrupted" and records the recovery in the ledger. A manual hold
 (`cicd lock`) has no TTL and never goes stale. Deploy locks are not audited one by one (the deploy
@@ -47,7 +51,7 @@ def acquire(tx: Tx, owner: dict, reason: str, ttl_seconds: float | None, purpose
         if not recovered["stale"]:
             raise LockHeld("environment is locked", holder=recovered)
         _record_takeover(tx, owner, recovered)
-    token = uuid.uuid4().hex
+    token = f"{_next_generation(tx)}.{uuid.uuid4().hex}"
     tx.execute(
         "INSERT OR REPLACE INTO lock (id, token, actor, host, pid, run_id, reason, purpose, acquired_at,"
         " heartbeat_at, ttl_seconds) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -79,6 +83,21 @@ def acquire(tx: Tx, owner: dict, reason: str, ttl_seconds: float | None, purpose
     acquired = view(tx, _row(tx), with_token=True)
     acquired["recovered_from"] = recovered
     return acquired
+
+
+def _next_generation(tx: Tx) -> int:
+    row = tx.one("SELECT value FROM meta WHERE key = 'lock_generation'")
+    generation = int(row["value"]) + 1 if row else 1
+    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock_generation', ?)", (str(generation),))
+    return generation
+
+
+def check_fence(tx: Tx, token: str) -> None:
+    """Refuse a write on behalf of a lock holder whose lock is gone (forced, taken over, expired)."""
+    row = _row(tx)
+    if row is None or row["token"] != token:
+        holder = view(tx, row) if row else None
+        raise LockLost("the lock is no longer held by this run (its fencing token is stale)", holder=holder)
 
 
 def _record_takeover(tx: Tx, owner: dict, stale: dict) -> None:
