@@ -14,7 +14,7 @@ pytestmark = pytest.mark.workflows
 
 EXPECTED = {
     "ci.yml", "cd-staging.yml", "cd-production.yml", "rollback.yml", "security-scan.yml",
-    "release.yml", "dependency-update.yml", "deploy.yml",
+    "release.yml", "dependency-update.yml", "deploy.yml", "suite.yml",
 }
 
 
@@ -254,3 +254,25 @@ def test_staging_takes_only_commits_on_main_and_lower_cases_image_names(workflow
     build = next(index for index, step in enumerate(steps) if "build-push-action" in str(step.get("uses")))
     assert on_main < build
     assert any("${REPOSITORY,,}" in run for run in runs)
+
+
+def test_the_suite_checks_itself_on_pull_requests(workflows):
+    suite = workflows["suite.yml"]
+    assert "pull_request" in triggers(suite)
+    runs = " ".join(step.get("run", "") for step in steps_of(suite))
+    for command in ("ruff check", "mypy", "actionlint -shellcheck", "zizmor --offline",
+                    "cicd workflows pin --check", ".ci/run", "-c constraints.txt"):
+        assert command in runs, command
+
+
+def test_ci_tool_pins_agree_with_the_constraints():
+    # Both files are installed together (setup-cicd: --constraint plus --requirement): a disagreement
+    # is a resolution error on every CI job.
+    constraints = dict(
+        line.split("==", 1) for line in (REPO / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    for line in (GITHUB / "ci-requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            assert constraints.get(name, version) == version, f"{name}: {version} vs {constraints[name]}"
