@@ -12,6 +12,7 @@ Exit status: 0 healthy, 3 degraded (some host or router does not answer its heal
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +73,11 @@ def _live_row(rows: list[Any], version: str | None) -> Any:
     return next((r for r in rows if r.version == version and r.status in _WENT_LIVE), None)
 
 
+def _verification(rows: list[Any], version: str | None) -> dict[str, Any] | None:
+    """The newest verdict on `version` (a rollback to it runs none: its deploy's verdict stands)."""
+    return next((r.verification for r in rows if r.version == version and r.verification), None)
+
+
 def _deploy_facts(snap: dict[str, Any], rows: list[Any], live: Live) -> dict[str, Any]:
     row = _live_row(rows, live.version)
     in_sync = live.version is not None and snap.get("current_version") == live.version
@@ -85,7 +91,7 @@ def _deploy_facts(snap: dict[str, Any], rows: list[Any], live: Live) -> dict[str
         "deployed_at": at,
         "deployed_by": by,
         "deployed_how": f"{row.kind}, {row.status}" if row else None,
-        "verification": row.verification if row else None,
+        "verification": _verification(rows, live.version),
     }
 
 
@@ -132,6 +138,9 @@ def environment_status(target: Target, record: Record) -> dict[str, Any]:
     if not snap.get("locked"):  # a running deploy owns the slots; it expires warm slots itself
         expire_warm(target)
     live = inspect(target)
+    warm_over = live.warm_until is not None and live.warm_until < time.time()
+    if warm_over:  # still running while a (dead) run holds the lock; the next run stops it: not warm
+        live = replace(live, warm_color=None, warm_version=None, warm_until=None)
     hosts = _host_health(target, live.color)
     rows = record.deployments()
     good = record.known_good_versions()
@@ -210,12 +219,12 @@ def _rollback_line(state: dict[str, Any]) -> str:
 def render_status(state: dict[str, Any]) -> str:
     verification = state["verification"] or {}
     verified = verification.get("phase", "not verified")
+    summary = str(verification.get("summary") or "").removeprefix(f"{verified}: ")
     good = "known good" if state["known_good"] else "NOT known good"
     lines = [
         f"{state['environment']}: {state['health']}",
         f"  live      {state['current_version'] or '-'} on {state['live_color'] or '-'} ({state['traffic']})",
-        f"  verified  {verified}, {good}"
-        + (f": {verification['summary']}" if verification.get("summary") else ""),
+        f"  verified  {verified}, {good}" + (f" ({summary})" if summary else ""),
     ]
     if state["deployed_at"]:
         how = f" ({state['deployed_how']})" if state["deployed_how"] else ""
