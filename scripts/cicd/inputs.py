@@ -51,9 +51,10 @@ def clean_reason(reason: str | None) -> str | None:
 def reason_from_user(given: str | None) -> str | None:
     """`clean_reason`, with a note on stderr when what is stored differs from what was typed."""
     cleaned = clean_reason(given)
-    if given is not None and cleaned != given.strip():
+    if given is not None and cleaned is not None and cleaned != given.strip():
+        shown = cleaned if len(cleaned) <= 80 else cleaned[:79] + "\N{HORIZONTAL ELLIPSIS}"
         print(
-            f"note: the reason is stored as {cleaned!r}: line breaks become spaces, control and "
+            f"note: the reason is stored as {shown!r}: line breaks become spaces, control and "
             f"bidirectional characters become {REPLACEMENT}, and it is cut at {MAX_REASON} characters",
             file=sys.stderr,
         )

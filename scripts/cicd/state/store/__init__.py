@@ -19,7 +19,7 @@ import sqlite3
 import sys
 
 from . import history, ledger, locks, releases
-from .db import BadRequest, StoreFailure, run
+from .db import BadRequest, StoreFailure, failure_message, run
 
 # Sibling modules in dependency order: the remote loader executes them in this order, then this one.
 MODULES = ("db", "ledger", "locks", "history", "releases")
@@ -71,7 +71,7 @@ def handle(db_path: str, request: dict) -> dict:
     except (KeyError, TypeError) as err:
         return {"ok": False, "error": {"kind": "bad_request", "message": f"malformed request: {err}"}}
     except (sqlite3.Error, OSError) as err:
-        return {"ok": False, "error": {"kind": "state", "message": f"state database {db_path}: {err}"}}
+        return {"ok": False, "error": {"kind": "state", "message": failure_message(db_path, err)}}
 
 
 def _fenced(operation, token: str):

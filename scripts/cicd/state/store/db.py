@@ -7,13 +7,19 @@ runner judges lock staleness by the same clock. Values reach SQL only as paramet
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 import time
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 15_000
+RUNBOOK = "docs/RUNBOOKS.md, State storage problems"
+_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -119,10 +125,61 @@ def connect(db_path: str) -> sqlite3.Connection:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
     _add_missing_columns(db)
     return db
+
+
+def connect_read_only(db_path: str) -> sqlite3.Connection:
+    """For reads when the file or its directory cannot be written (a read-only mount): `status` and
+    `history` still answer. Nothing is created or migrated. A WAL database needs its -shm file to be
+    read that way; without a -wal file there is nothing beside the main file, so it is read as is."""
+    if not os.path.isfile(db_path):
+        raise sqlite3.OperationalError("unable to open database file")
+    uri = f"file:{quote(os.path.abspath(db_path))}?mode=ro"
+    wal = db_path + "-wal"
+    if not os.path.exists(wal) or os.path.getsize(wal) == 0:
+        uri += "&immutable=1"
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA user_version")  # fail here, not in the middle of the operation
+    return db
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back what is still open. SQLite may already have rolled back by itself (a full disk); a
+    second ROLLBACK would then replace the real error with "no transaction is active"."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+def _cannot_write(err: BaseException) -> bool:
+    text = str(err).lower()
+    return getattr(err, "errno", None) in _NOT_WRITABLE or "readonly" in text or "unable to open" in text
+
+
+def failure_message(db_path: str, err: BaseException) -> str:
+    """One line for a failure of the state file: what is wrong with which file, and how to recover."""
+    text, folder = str(err), os.path.dirname(os.path.abspath(db_path))
+    lowered = text.lower()
+    if "malformed" in lowered or "not a database" in lowered:
+        return (
+            f"state database {db_path} is corrupt ({text}): move it aside with "
+            f"`mv {db_path} {db_path}.corrupt` and re-run (see {RUNBOOK})"
+        )
+    if getattr(err, "errno", None) in _NO_SPACE or "disk is full" in lowered or "disk i/o" in lowered:
+        return (
+            f"no space to write the state database {db_path} ({text}): free space on its filesystem "
+            f"(`df -h {folder}`) and re-run (see {RUNBOOK})"
+        )
+    if _cannot_write(err):
+        return (
+            f"state database {db_path} cannot be written ({text}): {folder} is read-only or not "
+            f"writable by this user; make it writable (`ls -ld {folder}`) and re-run (see {RUNBOOK})"
+        )
+    return f"state database {db_path}: {text}"
 
 
 def claim_environment(tx: Tx, *, claim: bool) -> None:
@@ -141,7 +198,12 @@ def claim_environment(tx: Tx, *, claim: bool) -> None:
 def run(db_path: str, environment: str, operation, writes: bool, args: dict, identity: dict | None = None):
     """Run operation(tx, **args) in one transaction: IMMEDIATE for writes, so the read that decides
     and the write that follows cannot interleave with another runner's."""
-    db = connect(db_path)
+    try:
+        db = connect(db_path)
+    except (sqlite3.Error, OSError) as err:
+        if writes or not _cannot_write(err):
+            raise
+        db = connect_read_only(db_path)
     try:
         db.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
         try:
@@ -151,7 +213,7 @@ def run(db_path: str, environment: str, operation, writes: bool, args: dict, ide
             db.execute("COMMIT")
             return result
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
     finally:
         db.close()
