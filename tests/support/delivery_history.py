@@ -185,9 +185,15 @@ def seed_project(base: Path, *, now: datetime | None = None) -> Path:
     seed_deploys(base / ".cicd/state/staging.db", "staging", staging, now=now)
     production = [SeedDeploy("1.1.0", minutes_ago=4 * 1440), SeedDeploy("1.2.1", minutes_ago=1440)]
     seed_deploys(base / ".cicd/state/production.db", "production", production, now=now)
+    bulk_runs(base / ".cicd/runs", 11, now=now - timedelta(hours=1))
+    newest_run_with_reports(base, now)
+    return base / "config"
+
+
+def newest_run_with_reports(base: Path, now: datetime) -> None:
+    """A run 30 minutes ago whose unit job passed on retry and left JUnit and coverage reports."""
     runs = base / ".cicd/runs"
-    bulk_runs(runs, 11, now=now - timedelta(hours=1))
-    (base / "reports").mkdir()
+    (base / "reports").mkdir(exist_ok=True)
     (base / "reports/junit.xml").write_text(JUNIT, encoding="utf-8")
     (base / "reports/coverage.xml").write_text(COVERAGE, encoding="utf-8")
     steps = [
@@ -198,4 +204,25 @@ def seed_project(base: Path, *, now: datetime | None = None) -> Path:
     logs = {"lint": "All checks passed!\n", "unit": "FAILED tests/test_app.py::test_flaky_clock - boom\n"}
     write_run(runs, "run-newest", now - timedelta(minutes=30), steps, logs=logs,
               artifacts=["reports/junit.xml", "reports/coverage.xml"])
-    return base / "config"
+
+
+def bulk_insert(db_path: Path, environment: str, deploys: list[SeedDeploy], *, now: datetime) -> None:
+    """Many deploys at once, for benchmarks: the store creates the schema and claims the environment
+    (one real deploy), then the rest go in with one executemany in the store's own row format."""
+    seed_deploys(db_path, environment, deploys[:1], now=now)
+    rows = []
+    for item in deploys[1:]:
+        started = (now - timedelta(minutes=item.minutes_ago)).timestamp()
+        phases = item.phase_list()
+        rows.append((item.kind, item.version, item.previous_version, None, item.digest, "blue_green", "bench",
+                     None, "seeded", item.status, started, started + sum(p["seconds"] for p in phases),
+                     json.dumps(phases), None if item.status == "succeeded" else "seeded failure"))
+    db = sqlite3.connect(db_path)
+    with db:
+        db.executemany(
+            "INSERT INTO deployments (kind, version, previous_version, artifact, digest, strategy, actor,"
+            " run_id, reason, status, started_at, finished_at, phases, error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    db.close()

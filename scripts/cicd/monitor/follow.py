@@ -16,22 +16,21 @@ from cicd.monitor.journal import read_events
 BASELINE_RUNS = 50  # newest earlier runs a run is compared with
 
 
-def run_dirs(runs_dir: Path) -> list[tuple[float, Path]]:
+def run_dirs(runs_dir: Path) -> list[Path]:
     """Run directories, newest first by modification time (a live run's journal touches its dir)."""
     found = []
     try:
         with os.scandir(runs_dir) as entries:
             for entry in entries:
                 if entry.is_dir():
-                    found.append((entry.stat().st_mtime, Path(entry.path)))
+                    found.append((entry.stat().st_mtime, entry.name))
     except OSError as err:
         raise MonitoringError(f"cannot read the runs directory {runs_dir}: {err.strerror or err}") from err
     found.sort(reverse=True)
-    return found
+    return [runs_dir / name for _, name in found]
 
 
-def find_run(runs_dir: Path, run_id: str | None) -> Path:
-    dirs = [path for _, path in run_dirs(runs_dir)]
+def find_run(runs_dir: Path, run_id: str | None, dirs: list[Path]) -> Path:
     if run_id is None:
         if not dirs:
             raise MonitoringError(f"no runs in {runs_dir}", hint="start one with `cicd run`")
@@ -102,9 +101,9 @@ def from_events(run_dir: Path, events: list[dict[str, Any]], now: float) -> RunV
     return view
 
 
-def baseline(runs_dir: Path, run_dir: Path, name: str | None) -> Baseline:
+def baseline(dirs: list[Path], run_dir: Path, name: str | None) -> Baseline:
     results = []
-    for _, path in run_dirs(runs_dir):
+    for path in dirs:
         if path == run_dir:
             continue
         try:
@@ -119,8 +118,9 @@ def baseline(runs_dir: Path, run_dir: Path, name: str | None) -> Baseline:
 
 
 def observe(runs_dir: Path, run_id: str | None, now: float | None = None) -> tuple[RunView, Baseline]:
-    run_dir = find_run(runs_dir, run_id)
+    dirs = run_dirs(runs_dir)
+    run_dir = find_run(runs_dir, run_id, dirs)
     data = _result(run_dir)
     view = from_result(data) if data else from_events(run_dir, read_events(run_dir), now or time.time())
-    return view, baseline(runs_dir, run_dir, view.name)
+    return view, baseline(dirs, run_dir, view.name)
 

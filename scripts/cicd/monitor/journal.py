@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cicd.config.context import JobSpec, StageSpec
-from cicd.pipeline.progress import Display
-from cicd.pipeline.result import StepResult
+if TYPE_CHECKING:  # `cicd monitor` reads journals without paying for the config models (pydantic)
+    from cicd.config.context import JobSpec, StageSpec
+    from cicd.pipeline.progress import Display
+    from cicd.pipeline.result import StepResult
 
 EVENTS_FILE = "events.jsonl"
 
