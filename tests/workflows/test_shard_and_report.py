@@ -73,7 +73,27 @@ def test_green_needs_every_job_tests_and_coverage():
     assert report.is_green({"a": "success", "b": "skipped"}, tests, 81.0, 80.0)
     assert not report.is_green({"a": "cancelled"}, tests, None, None)
     assert not report.is_green({}, tests, 79.9, 80.0)
-    assert report.is_green({}, tests, None, 80.0)
+    assert report.is_green({}, tests, None, None)
+
+
+def test_a_coverage_target_with_nothing_measured_fails_with_the_fix(tmp_path):
+    tests = report.TestTotals(tests=3)
+    assert not report.is_green({"unit-tests": "success"}, tests, None, 90.0)
+    text = report.render({"unit-tests": "success"}, tests, None, 90.0)
+    assert "## CI report ❌ failed" in text and "❌ not measured (target 90%)" in text
+    assert "coverage run --data-file=" in text and "include-hidden-files" in text
+    codecov = "coverage:\n  status:\n    project:\n      default: {target: 90%}\n"
+    (tmp_path / "codecov.yml").write_text(codecov)
+    results = tmp_path / "results"
+    results.mkdir()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cicd"), "workflows", "report", "--results-dir", str(results),
+         "--codecov", str(tmp_path / "codecov.yml")],
+        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "GITHUB_ACTIONS": "true"},
+    )
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "::error::coverage target 90%25 of" in out and "no coverage data files" in out  # %25: escaped
 
 
 def test_coverage_target_reads_codecov(tmp_path):

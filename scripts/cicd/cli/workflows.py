@@ -119,6 +119,9 @@ def handle_report(args: argparse.Namespace) -> int:
         gha.annotate("error", message, file=fail.file, line=fail.line, title="test failed")
     if cov is not None and target is not None and cov < target:
         gha.annotate("error", f"coverage {cov:.1f}% is below the target {target:g}% of {args.codecov}")
+    if cov is None and target is not None:
+        gha.annotate("error", f"coverage target {target:g}% of {args.codecov}, but "
+                     f"{ci_report.NO_COVERAGE_FIX}")
     return 0 if ci_report.is_green(jobs, tests, cov, target) else 1
 
 

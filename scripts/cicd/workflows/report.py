@@ -69,6 +69,13 @@ def _failure(case: ET.Element, problem: ET.Element) -> Failure:
     return Failure(name, message, file, line_no)
 
 
+NO_COVERAGE_FIX = (
+    "no coverage data files (.coverage.*) reached the report; run the tests as "
+    "`coverage run --data-file=<results>/.coverage.<shard> -m pytest` and upload the results folder "
+    "with include-hidden-files: true"
+)
+
+
 def coverage_target(codecov_file: Path) -> float | None:
     """coverage.status.project.default.target of codecov.yml, as a percentage (None if unset/auto)."""
     from ruamel.yaml import YAML
@@ -131,6 +138,8 @@ def render(jobs: dict[str, str], tests: TestTotals, cov: float | None, target: f
     if cov is not None:
         verdict = "" if target is None else (" ✅" if cov >= target else f" ❌ (target {target:g}%)")
         lines.append(f"**Coverage:** {cov:.1f}%{verdict}")
+    elif target is not None:
+        lines.append(f"**Coverage:** ❌ not measured (target {target:g}%): {NO_COVERAGE_FIX}")
     if tests.failed:
         lines += ["", "| failed test | where | message |", "|---|---|---|"]
         for fail in tests.failed[:50]:
@@ -142,5 +151,6 @@ def render(jobs: dict[str, str], tests: TestTotals, cov: float | None, target: f
 
 def is_green(jobs: dict[str, str], tests: TestTotals, cov: float | None, target: float | None) -> bool:
     jobs_ok = all(result in ("success", "skipped") for result in jobs.values())
-    cov_ok = cov is None or target is None or cov >= target
+    # A target with nothing measured fails: a misconfigured coverage run must not pass as "no target".
+    cov_ok = target is None or (cov is not None and cov >= target)
     return jobs_ok and tests.failures == 0 and cov_ok
