@@ -150,10 +150,16 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(HTTPStatus.OK, {"slept_seconds": seconds, "version": self.version})
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connections under a burst (a proxy opening its pool,
+    # a load test): the client then waits a second for its SYN to be sent again.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def make_server(host: str, port: int, version: str) -> ThreadingHTTPServer:
     handler: type[Handler] = type("VersionedHandler", (Handler,), {"version": version})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = Server((host, port), handler)
     return server
 
 
