@@ -8,6 +8,7 @@ standard library at module level (heavy imports go inside handlers) so `cicd --v
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -60,6 +61,24 @@ def report_error(err: CicdError) -> None:
     )
 
 
+_OS_ERROR_HINTS = {
+    errno.ENOSPC: "free space on that file system (df -h) and re-run",
+    errno.EDQUOT: "free space within your quota and re-run",
+    errno.EROFS: "the file system is mounted read-only; use a writable location",
+    errno.EACCES: "check its permissions (ls -ld) or run as a user who may write there",
+    errno.EPERM: "check its permissions (ls -ld) or run as a user who may write there",
+    errno.ELOOP: "a symbolic link points to itself, directly or through others; fix or remove it",
+}
+
+
+def os_error_line(err: OSError) -> str:
+    """`PATH: what happened (what to do)` from an OSError the command did not expect."""
+    where = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
+    what = err.strerror or str(err)
+    hint = _OS_ERROR_HINTS.get(err.errno or 0)
+    return f"{where + ': ' if where else ''}{what}{f' ({hint})' if hint else ''}"
+
+
 def reader_went_away() -> int:
     """The reader of stdout closed the pipe (`| head`): stop quietly, as Unix tools do. stdout is
     pointed at /dev/null so the interpreter's last flush has nowhere to fail."""
@@ -94,6 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.exception("expected error")
         report_error(err)
         return err.exit_code
+    except OSError as err:  # the file system said no: one line naming the path, never a traceback
+        if args.verbose:
+            logging.exception("file system error")
+        report_error(CicdError(os_error_line(err)))
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -46,7 +46,7 @@ def display_path(path: Path) -> str:
     for base in [Path.cwd(), *([Path(workspace)] if workspace else [])]:
         try:
             return str(path.resolve().relative_to(base.resolve()))
-        except (ValueError, OSError):
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             continue
     return str(path)
 
@@ -56,7 +56,9 @@ def _check(path: Path, model: type[BaseModel]) -> Checked:
     checked = Checked(file)
     if not path.is_file():
         # Never opened: a FIFO or device given as a config file would block or never end.
-        what = "file not found" if not path.exists() else "not a regular file"
+        what = "not a regular file" if path.exists() else "file not found"
+        if path.is_symlink() and not path.exists():
+            what = "symbolic link to nothing readable (broken, or a loop); fix or remove it"
         checked.problems.append(Problem(Location(file), what))
         return checked
     try:
