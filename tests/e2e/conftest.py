@@ -36,6 +36,11 @@ STANDIN_FOR = {
     "docker/login-action": "login-action",
     "docker/metadata-action": "metadata-action",
     "docker/build-push-action": "build-push-action",
+    "docker/setup-qemu-action": "setup-qemu-action",
+    "aquasecurity/trivy-action": "trivy-action",
+    "actions/attest-build-provenance": "attest-build-provenance",
+    "actions/attest-sbom": "attest-sbom",
+    "sigstore/cosign-installer": "cosign-installer",
 }
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",

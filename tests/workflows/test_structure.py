@@ -106,14 +106,17 @@ def test_deploy_workflow_contract():
     assert job["needs"] == ["gate"] and "environment" not in gate  # refused before anyone approves
     gate_runs = " ".join(step.get("run", "") for step in gate["steps"])
     assert "cicd workflows on-main" in gate_runs and "deploy-step gate" in gate_runs
-    assert gate["permissions"] == {"contents": "read", "actions": "read"}
+    # attestations: `cicd supply verify` asks GitHub for the digest's provenance and SBOM
+    assert gate["permissions"] == {"contents": "read", "actions": "read", "attestations": "read"}
     assert job["environment"]["name"] == "${{ inputs.environment }}"
     assert job["environment"]["deployment"] is False  # cicd opens the run's one GitHub deployment
     group = job["concurrency"]["group"]
     assert "format('deploy-{0}', inputs.environment)" in group
     assert "format('rollback-{0}-{1}', inputs.environment, github.run_id)" in group
     assert job["concurrency"]["cancel-in-progress"] is False
-    assert job["permissions"] == {"contents": "read", "deployments": "write", "packages": "read"}
+    assert job["permissions"] == {
+        "contents": "read", "deployments": "write", "packages": "read", "attestations": "read"
+    }
 
 
 def calls_to_deploy(workflows):

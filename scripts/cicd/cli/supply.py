@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     attest = verbs.add_parser("attest", help="sign provenance and SBOM statements about a digest (local key)")
     attest.add_argument("--digest", required=True, help="sha256:<hex> of the artifact")
     attest.add_argument("--name", required=True, help="the artifact's name, e.g. ghcr.io/acme/app")
-    attest.add_argument("--sbom", type=Path, required=True, help="CycloneDX JSON SBOM of the artifact")
+    attest.add_argument("--type", choices=("provenance", "sbom", "both"), default="both")
+    attest.add_argument("--sbom", type=Path, help="CycloneDX JSON SBOM of the artifact (--type sbom, both)")
     attest.add_argument("--key", type=Path, required=True, help="ed25519 private key (cicd supply keygen)")
     attest.add_argument("--store", type=Path, default=Path(".cicd/attestations"), help="attestation store")
     attest.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", ""), help="owner/name")
@@ -78,17 +79,27 @@ def run_attest(args: argparse.Namespace) -> int:
 
     if not (args.repository and args.ref and args.commit):
         raise UsageError("--repository, --ref and --commit are required outside GitHub Actions")
-    try:
-        bom = json.loads(args.sbom.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise SupplyChainError(f"cannot read the SBOM {args.sbom}: {err}") from err
+    if args.type != "provenance" and args.sbom is None:
+        raise UsageError(f"--type {args.type} needs --sbom FILE (CycloneDX JSON)")
     key = keys.load_private(args.key)
-    builder = statement.Builder(args.repository, args.workflow, args.ref)
     digest = statement.normalize_digest(args.digest)
-    made = statement.provenance(args.name, digest, builder, args.commit, args.run_id)
-    for kind, body in (("provenance", made), ("sbom", statement.sbom(args.name, digest, bom))):
+    made = []
+    if args.type != "sbom":
+        builder = statement.Builder(args.repository, args.workflow, args.ref)
+        provenance = statement.provenance(args.name, digest, builder, args.commit, args.run_id)
+        made.append(("provenance", provenance))
+    if args.type != "provenance":
+        made.append(("sbom", statement.sbom(args.name, digest, _read_json(args.sbom))))
+    for kind, body in made:
         print(f"{kind}: {attestations.put(args.store, digest, kind, dsse.sign(body, key))}")
     return 0
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SupplyChainError(f"cannot read the SBOM {path}: {err}") from err
 
 
 def run_verify(args: argparse.Namespace) -> int:
