@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from cicd.deploy import gates
+from cicd.deploy.logrotate import rotate_access_logs
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
@@ -190,6 +191,7 @@ def deploy(
         wait=request.wait,
     ):
         converge(target, out, record)
+        rotate_access_logs(target, out)
         live = inspect(target)
         out.line(
             f"deploy {request.version} to {target.environment} ({strategy}): live now "
