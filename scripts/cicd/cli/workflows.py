@@ -1,5 +1,5 @@
-"""`cicd workflows pin|shard|report|deploy-step|staged|on-main` and `cicd release notes`: the verbs the
-GitHub Actions workflow suite (.github/) runs or is maintained with."""
+"""`cicd workflows pin|shard|report|deploy-step|staged|on-main|same-suite`, `cicd init` and
+`cicd release notes`: the verbs the GitHub Actions workflow suite (.github/) runs or is maintained with."""
 
 from __future__ import annotations
 
@@ -58,6 +58,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     same = verbs.add_parser("same-suite", help="exit 0 only if this cicd is exactly the suite checkout given")
     same.add_argument("suite_root", type=Path, help="the suite's checkout (holds scripts/cicd)")
     same.set_defaults(handler=handle_same_suite)
+
+    init = subparsers.add_parser(
+        "init", help="adopt the suite: config/, environment files, caller workflows pinned by SHA"
+    )
+    init.add_argument("--suite", required=True, metavar="OWNER/REPO@SHA",
+                      help="the cicd suite's repository and the 40-hex commit the workflows pin")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.add_argument("root", nargs="?", type=Path, default=Path("."), help="the repository (default .)")
+    init.set_defaults(handler=handle_init)
 
     release = subparsers.add_parser("release", help="release helpers")
     release_verbs = release.add_subparsers(dest="release_verb", metavar="VERB", required=True)
@@ -170,6 +179,16 @@ def handle_same_suite(args: argparse.Namespace) -> int:
               f"{difference}")
         return 1
     print(f"the installed cicd is the suite at {args.suite_root}")
+    return 0
+
+
+def handle_init(args: argparse.Namespace) -> int:
+    from cicd.workflows.init import plan, write
+
+    for line in write(args.root, plan(args.root, args.suite), force=args.force):
+        print(line)
+    print("next: set the start command and ports in config/environments/*.yml, `cicd validate`, then "
+          "`cicd deploy --env staging --version dev` (docs/ADOPTING.md)")
     return 0
 
 
