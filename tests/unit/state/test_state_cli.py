@@ -124,3 +124,25 @@ def test_bad_arguments_are_usage_errors(project: Path, capsys) -> None:
     assert caught.value.code == 2
     code, _, err = cicd(capsys, "lock", "--env", "staging", "--reason", "  ")
     assert code == 2 and "--reason must say why" in err
+
+
+def test_outside_actions_the_lock_owner_is_the_process_account_and_may_unlock(
+    project: Path, capsys, monkeypatch
+) -> None:
+    import os
+    import pwd
+    import socket
+
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    monkeypatch.setenv("USER", "dana")  # anyone can set these; the records must not believe them
+    monkeypatch.setenv("LOGNAME", "dana")
+    account = f"{pwd.getpwuid(os.geteuid()).pw_name}@{socket.gethostname()}"
+    code, out, _ = cicd(capsys, "lock", "--env", "staging", "--reason", "freeze")
+    assert code == 0 and f"locked by {account}" in out
+    code, out, _ = cicd(capsys, "unlock", "--env", "staging")
+    assert code == 0 and f"released the lock on staging held by {account}" in out
+    code, out, _ = cicd(capsys, "audit", "show", "--env", "staging", "--json")
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert [(e["actor"], e["identity"]["kind"]) for e in entries] == [(account, "local")] * 2
+    code, out, _ = cicd(capsys, "audit", "show", "--env", "staging")
+    assert "IDENTITY" in out.splitlines()[0] and f"{account}  local" in out
