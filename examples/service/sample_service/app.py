@@ -1,5 +1,5 @@
-"""HTTP service on the standard library: /healthz, /version, a small price-quote API, an order POST and
-a slow endpoint for long requests.
+"""HTTP service on the standard library: /healthz, /version, a small price-quote API, an order POST,
+a slow endpoint for long requests and its request counters for Prometheus (/metrics).
 
 Run: python -m sample_service.app --port 8080 --version 1.2.3
 The version comes from --version, else $SERVICE_VERSION, else the VERSION file beside the package.
@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from sample_service.metrics import REQUESTS
 from sample_service.pricing import PricingError, quote
 
 STARTED_AT = time.time()
@@ -76,6 +77,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, body: dict) -> None:
         payload = json.dumps(body).encode()
         self.log_request(status)
+        REQUESTS.count(self.command, self.path, status)
         head = (
             f"{self.protocol_version} {int(status)} {HTTPStatus(status).phrase}\r\n"
             f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
@@ -123,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
             self._quote(parse_qs(url.query))
         elif url.path == "/slow":
             self._slow(parse_qs(url.query))
+        elif url.path == "/metrics":
+            self._metrics()
         else:
             self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no route for {url.path}"})
 
@@ -136,6 +140,16 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(err)})
             return
         self._send_json(HTTPStatus.OK, result)
+
+    def _metrics(self) -> None:
+        payload = REQUESTS.render(self.version).encode()
+        REQUESTS.count(self.command, self.path, HTTPStatus.OK)
+        self.log_request(HTTPStatus.OK)
+        head = (
+            f"{self.protocol_version} 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+            f"Content-Length: {len(payload)}\r\nX-Service-Version: {self.version}\r\n\r\n"
+        )
+        self.wfile.write(head.encode("latin-1") + (payload if self.command != "HEAD" else b""))
 
     def _slow(self, query: dict[str, list[str]]) -> None:
         """A long request (default 3 s): what a deploy must let finish on the old version."""

@@ -85,3 +85,24 @@ def test_keep_alive_requests_answer_fast(base_url):
         timings.append(time.monotonic() - started)
     conn.close()
     assert sorted(timings)[10] < 0.030
+
+
+def scrape(base_url):
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    assert "# TYPE sample_http_requests_total counter" in text
+    samples = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {name: int(value) for name, value in samples}
+
+
+def test_metrics_count_requests_by_route_and_status(base_url):
+    before = scrape(base_url)  # counters live as long as the process: compare, do not assume zero
+    get(f"{base_url}/api/quote?sku=gizmo&quantity=1")
+    get(f"{base_url}/api/quote?sku=nothing")
+    get(f"{base_url}/no/such/page")
+    after = scrape(base_url)
+    series = 'sample_http_requests_total{{method="GET",route="{}",code="{}",version="9.9.9"}}'
+    for route, code in (("/api/quote", 200), ("/api/quote", 400), ("other", 404)):
+        name = series.format(route, code)
+        assert after[name] - before.get(name, 0) == 1, name
