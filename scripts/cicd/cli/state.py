@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="check the hash chain (exit 1 when tampered with)")
     _common(verify)
+    verify.add_argument(
+        "--anchor",
+        metavar="HASH",
+        help="a head hash kept elsewhere (e.g. in the GitHub deployment); it must be in the chain",
+    )
     verify.set_defaults(handler=run_audit_verify)
     show = actions.add_parser("show", help="print the newest ledger entries")
     _common(show)
@@ -144,8 +149,29 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     report = open_environment_state(args.config_dir, args.env).verify_audit()
     if not report.ok:
         raise StateError(verify_line(args.env, report))
+    problems = _anchor_problems(args)
+    if problems:
+        raise StateError(f"ledger of {args.env} does not match its anchor: " + "; ".join(problems))
     print(verify_line(args.env, report))
+    if args.anchor:
+        print(f"anchor {args.anchor} is in the chain")
     return 0
+
+
+def _anchor_problems(args: argparse.Namespace) -> list[str]:
+    """The chain against the head kept beside the router config on every host, and --anchor."""
+    from cicd.config import load_environment
+    from cicd.deploy import anchor
+    from cicd.deploy.record import open_record
+    from cicd.deploy.target import build_target
+
+    env = load_environment(Path(args.config_dir), args.env)
+    if env.deploy is None:
+        state = open_environment_state(args.config_dir, args.env)
+        missing = args.anchor and state.audit_seq_of(args.anchor.strip().lower()) is None
+        return [f"the ledger holds no entry with hash {args.anchor}"] if missing else []
+    target = build_target(env, base_dir=str(Path(args.config_dir).resolve().parent))
+    return anchor.problems(target, open_record(target, env), args.anchor)
 
 
 def run_audit_show(args: argparse.Namespace) -> int:

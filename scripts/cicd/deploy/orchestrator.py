@@ -14,14 +14,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from cicd.deploy import gates
+from cicd.deploy import anchor, gates
 from cicd.deploy.logrotate import rotate_access_logs
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
 from cicd.deploy.runner import Runner, RunState, describe
 from cicd.deploy.runtimes.base import Color, Release, other_color
-from cicd.deploy.steps import Step
+from cicd.deploy.steps import MarkKnownGood, Step, Verify
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
 from cicd.errors import UsageError, VerificationPaused
@@ -85,6 +85,7 @@ def inspect(target: Target) -> Live:
 
 def converge(target: Target, out: Reporter, record: Record) -> None:
     """Undo what an interrupted run may have left, so planning starts from one healthy live color."""
+    anchor.reconcile(target, record, out)
     primary_traffic = None
     for host in target.hosts:
         traffic = target.router.converge(host)
@@ -198,6 +199,8 @@ def deploy(
             f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}"
         )
         if live.version == request.version and live.color and _healthy(target, live.color):
+            if live.version not in record.known_good_versions() and not dry_run:
+                return _verify_interrupted(target, record, out, request, live, started)
             seconds = time.monotonic() - started
             message = f"{request.version} is already live on {live.color} and healthy; nothing to do"
             return _finish(
@@ -230,6 +233,23 @@ def deploy(
             previous_version=live.version,
         )
         return _run(target, record, out, plan, "deploy", request.version, live, started)
+
+
+def _verify_interrupted(
+    target: Target, record: Record, out: Reporter, request: DeployRequest, live: Live, started: float
+) -> Outcome:
+    """The version is live but the run that switched to it died before its verification: finish that
+    run's work (verify, then known good) instead of calling it done; the warm color is the way back."""
+    assert live.color is not None
+    out.line(f"{live.version} is live but was never verified (its deploy was interrupted): verifying it now")
+    window = target.settings.verification.window_seconds
+    plan: list[Step] = [Verify(live.color, window), MarkKnownGood(request.version)]
+    record.begin(
+        kind="deploy", version=request.version, strategy="verify", actor=request.actor,
+        reason=request.reason, previous_version=live.warm_version,
+    )  # fmt: skip
+    before = replace(live, color=live.warm_color, version=live.warm_version)
+    return _run(target, record, out, plan, "deploy", request.version, before, started)
 
 
 def _run(

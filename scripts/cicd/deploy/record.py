@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -49,6 +49,19 @@ class Record:
 
     def current_version(self) -> str | None:
         """What the state says is live (the router says what is; converge repairs the difference)."""
+        return None
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        """Append one ledger entry ({action, outcome, details, ...})."""
+
+    def ledger_head(self) -> dict:
+        """{seq, hash} of the ledger's newest entry (anchor.py keeps it beside the router config)."""
+        return {}
+
+    def ledger_hash_at(self, seq: int) -> str | None:
+        return None
+
+    def ledger_seq_of(self, digest: str) -> int | None:
         return None
 
     def release(self, version: str, artifact: str | None) -> None:
@@ -111,6 +124,8 @@ class StateRecord(Record):
         self.held: Any = None
         self.deployment_id: int | None = None
         self.phases: list[dict] = []
+        # called with the ledger head after every finished run (anchor.write on the target's hosts)
+        self.anchor: Callable[[dict], None] | None = None
 
     @contextmanager
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> Iterator[Any]:
@@ -141,6 +156,18 @@ class StateRecord(Record):
     def current_version(self) -> str | None:
         return self.state.current().current_version
 
+    def audit(self, entry: dict[str, Any]) -> None:
+        self.state.append_audit(entry)
+
+    def ledger_head(self) -> dict:
+        return self.state.audit_head()
+
+    def ledger_hash_at(self, seq: int) -> str | None:
+        return self.state.audit_hash_at(seq)
+
+    def ledger_seq_of(self, digest: str) -> int | None:
+        return self.state.audit_seq_of(digest)
+
     def begin(
         self,
         *,
@@ -167,8 +194,10 @@ class StateRecord(Record):
     def finish(
         self, status: str, detail: str, *, live_version: str | None, live_color: str | None, figures: dict
     ) -> None:
-        if self.deployment_id is None:
-            return  # nothing was started (a no-op re-run)
+        if self.deployment_id is None:  # nothing was started (a no-op re-run); converge may have written
+            if self.anchor is not None:
+                self.anchor(self.ledger_head())
+            return
         if live_version and live_version != self.state.current().current_version:
             self.state.set_current(
                 live_version, color=live_color, deployed_by=self.actor, deployment_id=self.deployment_id
@@ -184,6 +213,8 @@ class StateRecord(Record):
                 }
             )
         self.deployment_id = None
+        if self.anchor is not None:
+            self.anchor(self.ledger_head())
 
     def warm(self, color: str, version: str | None, until: float) -> None:
         self.state.append_audit(
@@ -247,8 +278,11 @@ class StateRecord(Record):
 def open_record(target: Any, env: Any) -> Record:
     """The record of an environment: cicd.state on the target's primary host."""
     from cicd import identity
+    from cicd.deploy import anchor
     from cicd.state import open_state
 
     actor = identity.actor()
     state = open_state(target.environment, target.settings.state_path, target.primary, actor=actor)
-    return StateRecord(state, actor)
+    record = StateRecord(state, actor)
+    record.anchor = lambda head: anchor.write(target, head)
+    return record

@@ -332,6 +332,17 @@ class StateStore:
     def verify_audit(self) -> AuditReport:
         return AuditReport.from_dict(self._call("audit_verify"))
 
+    def audit_head(self) -> dict:
+        """{seq, hash} of the newest entry (seq 0 and the genesis hash when empty)."""
+        return dict(self._call("audit_head"))
+
+    def audit_hash_at(self, seq: int) -> str | None:
+        return self._call("audit_hash_at", seq=seq)
+
+    def audit_seq_of(self, digest: str) -> int | None:
+        """The seq of the entry whose hash is `digest`, None when the chain holds no such entry."""
+        return self._call("audit_seq_of", digest=digest)
+
 
 def open_state(
     environment: str,

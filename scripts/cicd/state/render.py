@@ -82,7 +82,7 @@ def _identity_kind(identity: dict | None) -> str:
 
 def verify_line(environment: str, report: AuditReport) -> str:
     if report.ok:
-        head = f", head {report.head_hash[:16]}" if report.head_hash else ""
+        head = f", head {report.head_hash}" if report.head_hash else ""
         return f"ledger of {environment} intact: {report.entries} entries{head}"
     return (
         f"ledger of {environment} has been tampered with at seq {report.first_bad_seq}: {report.reason} "

@@ -51,6 +51,9 @@ READS = {
     "prune_plan": releases.prune_plan,
     "audit_entries": ledger.entries,
     "audit_verify": ledger.verify,
+    "audit_head": ledger.head,
+    "audit_hash_at": ledger.hash_at,
+    "audit_seq_of": ledger.seq_of,
 }
 
 

@@ -4,8 +4,9 @@ Each entry's body is canonical JSON (sorted keys, no spaces) of {seq, time, envi
 action, version, digest, reason, outcome, details}; hash = sha256(prev_hash + body), the first
 prev_hash being 64 zeros. The head (last seq and hash) is kept in `meta` in the same transaction, so
 deleting entries from the end is detected as well as editing, deleting, inserting or reordering.
-A chain without a secret key cannot stop someone who rewrites the whole file and its head: copy the
-head hash elsewhere (e.g. a CI log) to anchor it.
+A chain without a secret key cannot stop someone who rewrites the whole file and its head, nor tell a
+deleted file from a new one: deploys keep the head beside the router config on every host (MACed with
+a key when one is set, cicd/deploy/anchor.py), and `audit verify --anchor HASH` checks an external copy.
 """
 
 from __future__ import annotations
@@ -101,6 +102,21 @@ def _report(
     ok: bool, count: int, bad_seq: int | None, reason: str | None, head_hash: str | None = None
 ) -> dict:
     return {"ok": ok, "entries": count, "first_bad_seq": bad_seq, "reason": reason, "head_hash": head_hash}
+
+
+def head(tx: Tx) -> dict:
+    seq, digest = _head(tx)
+    return {"seq": seq, "hash": digest}
+
+
+def hash_at(tx: Tx, seq: int) -> str | None:
+    row = tx.one("SELECT hash FROM ledger WHERE seq = ?", (int(seq),))
+    return row["hash"] if row else None
+
+
+def seq_of(tx: Tx, digest: str) -> int | None:
+    row = tx.one("SELECT seq FROM ledger WHERE hash = ?", (str(digest),))
+    return row["seq"] if row else None
 
 
 def entries(tx: Tx, limit: int = 50) -> list[dict]:
