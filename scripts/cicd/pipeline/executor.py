@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import queue
+import shutil
 import signal
 import threading
 import time
@@ -40,6 +41,7 @@ class RunOptions:
     backoff_base: float = 0.25  # seconds before the first retry; doubles each time
     backoff_cap: float = 8.0
     log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES  # per job log; the tail is kept
+    keep_runs: int = 100  # older run directories under runs_dir are removed after each run
 
 
 def backoff_delay(retry_number: int, base: float, cap: float) -> float:
@@ -88,6 +90,7 @@ class PipelineRun:
             artifacts=artifacts,
         )
         write_json(result.to_dict(), self.run_dir / "result.json")
+        prune_runs(self.options.runs_dir, self.options.keep_runs)
         return result
 
     def _loop(
@@ -240,6 +243,21 @@ class PipelineRun:
         if job.continue_on_fail:
             reason += "; continue_on_fail: the pipeline went on"
         return make("timed_out" if outcome.stopped_by == "timeout" else "failed", outcome.exit_code, reason)
+
+
+def prune_runs(runs_dir: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest run directories (named by their uuid); the removed ones."""
+    runs = []
+    for path in runs_dir.iterdir():
+        try:
+            uuid.UUID(path.name)
+            runs.append((path.stat().st_mtime, path))
+        except (ValueError, OSError):
+            continue  # not a run directory of ours, or gone meanwhile
+    removed = [path for _, path in sorted(runs, reverse=True)[keep:]]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
 
 
 def _outcome_text(job: JobSpec, outcome: AttemptOutcome | None) -> str:

@@ -112,3 +112,23 @@ def test_a_secret_straddling_a_64k_read_and_a_pem_key_never_reach_the_log(tmp_pa
         assert all(line not in text for line in pem.splitlines())
         assert "*** end" in text
     assert log.endswith("x*** end\n***\n")
+
+
+def test_old_runs_are_pruned_keeping_the_newest(tmp_path: Path) -> None:
+    import uuid
+
+    from pipeline_helpers import RecordingDisplay
+
+    from cicd.pipeline.executor import PipelineRun, RunOptions
+
+    runs = tmp_path / "runs"
+    old = [runs / str(uuid.uuid4()) for _ in range(4)]
+    for age, path in enumerate(old):
+        (path / "logs").mkdir(parents=True)
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    (runs / "notes").mkdir()
+    ctx = pipeline(stage("s", job("a", "true")))
+    options = RunOptions(runs_dir=runs, workdir=tmp_path, keep_runs=3)
+    result = PipelineRun(ctx, ctx.stages, options, RecordingDisplay()).run()
+    left = sorted(path.name for path in runs.iterdir())
+    assert left == sorted([result.pipeline_id, old[3].name, old[2].name, "notes"])
