@@ -41,6 +41,7 @@ STANDIN_FOR = {
     "actions/attest-build-provenance": "attest-build-provenance",
     "actions/attest-sbom": "attest-sbom",
     "sigstore/cosign-installer": "cosign-installer",
+    "codecov/codecov-action": "codecov-action",
 }
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
