@@ -21,7 +21,8 @@ Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
 
 # Versions reach argv items, file names and container tags: a safe charset only (like a Docker tag).
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+# \Z, not $: `$` also matches before a trailing newline, and "1.0\n" must not pass (see cicd.inputs).
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
 
 
 def other_color(color: Color) -> Color:
