@@ -43,6 +43,7 @@ STANDIN_FOR = {
     "sigstore/cosign-installer": "cosign-installer",
     "codecov/codecov-action": "codecov-action",
 }
+ACT_UNKNOWN_KEY = "      deployment: false\n"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
     "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
@@ -81,7 +82,7 @@ def git(repo: Path, *args: str) -> str:
 def copy_repository(dest: Path) -> Path:
     """This checkout's tracked files, as they are on disk, in a fresh repository with origin acme/sample."""
     files = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached"],
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         check=True, capture_output=True,
     ).stdout.decode().split("\0")
     for name in filter(None, files):
@@ -89,6 +90,10 @@ def copy_repository(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    # act's workflow schema predates `environment.deployment` (GitHub honours it; actionlint knows it):
+    # the copy leaves it out, so act runs deploy.yml; the GitHub deployment is still cicd's own.
+    deploy = dest / ".github" / "workflows" / "deploy.yml"
+    deploy.write_text(deploy.read_text().replace(ACT_UNKNOWN_KEY, ""))
     git(dest, "init", "-q", "-b", "main")
     git(dest, "remote", "add", "origin", "https://github.com/acme/sample.git")
     commit(dest, "feat: sample service")
@@ -96,8 +101,11 @@ def copy_repository(dest: Path) -> Path:
 
 
 def commit(repo: Path, message: str) -> str:
+    """Commit everything; on `main` this is also a push: origin/main (GitHub's main) moves with it."""
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    if git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main":
+        git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
     return git(repo, "rev-parse", "HEAD")
 
 
@@ -186,7 +194,12 @@ class Act:
         started = time.monotonic()
         # This checkout's .venv first on PATH: setup-cicd then finds cicd and skips the install.
         path = path or f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-        env = {**os.environ, "PATH": path,
+        # PIP_USER: should setup-cicd ever decide to install (the checkout's files changed since the
+        # copy), pip refuses inside this checkout's .venv instead of replacing its editable cicd.
+        # PYTHONPATH: the jobs run the cicd of the repository under test (its copy), so setup-cicd finds
+        # exactly the suite it belongs to, whatever changes in this checkout meanwhile.
+        suite = Path(self.env.get("E2E_SUITE_DIR", self.repo))
+        env = {**os.environ, "PATH": path, "PIP_USER": "1", "PYTHONPATH": str(suite / "scripts"),
                "XDG_CACHE_HOME": str(self.work / "act-cache")}
         env.pop("GITHUB_ACTIONS", None)
         done = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, timeout=timeout, env=env)
@@ -247,10 +260,12 @@ def write_environment(repo: Path, state_dir: Path, name: str = "staging") -> str
     listen, preview, blue, green = (free_port() for _ in range(4))
     state_dir.mkdir(parents=True, exist_ok=True)
     kind = "production" if name == "production" else "staging"
+    approval = "approval: {required: true, reviewers: [team:42], prevent_self_review: true}\n" * (
+        kind == "production")
     text = f"""name: {name}
 type: {kind}
 url: http://127.0.0.1:{listen}
-lock_environment: true
+{approval}lock_environment: true
 secrets: []
 deploy:
   strategy: blue_green
@@ -281,6 +296,14 @@ deploy:
 """
     (repo / "config" / "environments" / f"{name}.yml").write_text(text)
     return f"http://127.0.0.1:{listen}"
+
+
+def apply_environment(repo: Path, api_url: str, name: str = "production") -> None:
+    """What an administrator does once: the GitHub Environment's protection from the environment file."""
+    env = {**os.environ, "GITHUB_API_URL": api_url, "GITHUB_REPOSITORY": "acme/sample", "GITHUB_TOKEN": TOKEN}
+    env.pop("GITHUB_ACTIONS", None)
+    subprocess.run([str(VENV_BIN / "cicd"), "github", "environments", "apply", "--env", name,
+                    "--config-dir", str(repo / "config")], check=True, env=env, capture_output=True)
 
 
 def live_version(url: str) -> str | None:

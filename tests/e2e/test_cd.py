@@ -11,7 +11,15 @@ processes behind nginx on loopback, deployed by `cicd deploy` from the workflows
 
 import pytest
 
-from .conftest import commit, git, live_version, push_event, stop_environment, write_environment
+from .conftest import (
+    apply_environment,
+    commit,
+    git,
+    live_version,
+    push_event,
+    stop_environment,
+    write_environment,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -73,7 +81,9 @@ def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, 
     assert live_version(staging) == first
     assert f"| version | `{second}` | `{first}` |" in run.output
 
-    # Promotion: production gets the version live in staging, with the digest staging recorded.
+    # Promotion: production gets the version live in staging, with the digest staging recorded in
+    # its GitHub deployment, once the production Environment enforces approval.
+    apply_environment(act.repo, github_api.url)
     run = act.run("workflow_dispatch", "cd-production.yml",
                   {"inputs": {"version": "", "reason": "weekly release"}, "ref": "refs/heads/main",
                    "repository": {"full_name": "acme/sample"}})

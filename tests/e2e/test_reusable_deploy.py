@@ -1,6 +1,7 @@
 """The reusable deploy workflow called the way another repository calls it: by owner/repo/path@sha,
-with typed inputs, without `secrets: inherit`, reading its outputs. act maps the suite's repository to
-a local copy of this one, exactly as it maps the third-party actions."""
+with typed inputs, its secret mapped explicitly (never `secrets: inherit` across repositories), reading
+its outputs. act maps the suite's repository to a local copy of this one, exactly as it maps the
+third-party actions."""
 
 import shutil
 
@@ -21,14 +22,17 @@ jobs:
   deploy:
     permissions:
       contents: read
+      actions: read
+      attestations: read
       deployments: write
+      packages: read
     uses: acme/cicd-suite/.github/workflows/deploy.yml@{SUITE_SHA} # v1.0.0
     with:
       environment: demo
       version: ${{{{ inputs.version }}}}
       reason: first deploy of the shop
     secrets:
-      deploy-ssh-key: ${{{{ secrets.SHOP_DEPLOY_KEY }}}}
+      DEPLOY_SSH_KEY: ${{{{ secrets.SHOP_DEPLOY_KEY }}}}
   announce:
     needs: [deploy]
     runs-on: ubuntu-latest
@@ -71,10 +75,12 @@ def test_another_repository_calls_the_deploy_workflow(act, github_api, shop, tmp
     run = act.run("workflow_dispatch", "deploy-shop.yml",
                   {"inputs": {"version": "2.0.0"}, "ref": "refs/heads/main",
                    "repository": {"full_name": "acme/shop"}},
-                  extra=["--local-repository", f"acme/cicd-suite@{SUITE_SHA}={suite}"])
+                  extra=["--local-repository", f"acme/cicd-suite@{SUITE_SHA}={suite}",
+                         "-s", "SHOP_DEPLOY_KEY=not-a-real-key"])
     assert run.returncode == 0, run.output[-8000:]
     assert live_version(url) == "2.0.0"
     assert f"shop 2.0.0 is live at {url}" in run.output
+    assert "the DEPLOY_SSH_KEY secret arrived" in run.output and "not-a-real-key" not in run.output
     state = github_api.state()
     assert state["violations"] == []
     assert [(d["environment"], d["payload"]["version"]) for d in state["deployments"]] == [("demo", "2.0.0")]

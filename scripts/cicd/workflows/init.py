@@ -140,6 +140,7 @@ jobs:
     permissions:
       contents: read
       actions: read
+      attestations: read
       deployments: write
       packages: read
     uses: {repo}/.github/workflows/deploy.yml@{sha}
