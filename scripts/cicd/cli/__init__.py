@@ -19,7 +19,9 @@ from cicd import __version__, gha, secrets
 from cicd.errors import CicdError, ConfigValidationError
 
 # Modules under cicd.cli that each register one or more verbs, in help order.
-VERB_MODULES = ("validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor", "metrics", "supply")
+VERB_MODULES = (
+    "validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor", "metrics", "supply",
+)
 
 
 # 128 + SIGPIPE: the status a shell reports for a Unix tool stopped by a closed pipe (`yes | head`).
