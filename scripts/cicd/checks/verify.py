@@ -93,7 +93,7 @@ class VerificationRun:
         self.totals = RunningStats()
         self.counters = Counters()
         self.history: list[IntervalReport] = []
-        self.log_errors = self.log_reads_ok = self.skipped_lines = 0
+        self.log_errors = self.log_reads_ok = self.skipped_lines = self.query_errors_in_a_row = 0
         self.started_at = self._t0 = self._last_tick = 0.0
         self.verdict: tuple[Phase, str, float] | None = None
 
@@ -153,6 +153,25 @@ class VerificationRun:
             self.concurrent_totals.add(samples_from_records(records, self.concurrent))
         return samples_from_records(records, self.upstreams), None
 
+    def _query_breach(self) -> str | None:
+        """PromQL thresholds (settings.prometheus), judged like the access log's; Prometheus not
+        answering counts as an unreadable metrics source."""
+        if self.settings.prometheus is None:
+            return None
+        from cicd.metrics.promql import QueryUnavailableError, first_breach
+
+        try:
+            found = first_breach(self.settings.prometheus)
+        except QueryUnavailableError as err:
+            # Its own streak: a readable access log in the same tick must not reset it.
+            self.query_errors_in_a_row += 1
+            self.log_errors += 1
+            streak = max(self.counters.log_errors_in_a_row, self.query_errors_in_a_row)
+            self.counters = replace(self.counters, log_errors_in_a_row=streak, last_log_error=err.message)
+            return None
+        self.query_errors_in_a_row = 0
+        return found
+
     def current_baseline(self) -> Baseline | None:
         """The concurrent baseline once it has enough requests, else the one measured before."""
         if self.concurrent is not None and self.concurrent_totals.requests >= self.settings.min_samples:
@@ -176,6 +195,7 @@ class VerificationRun:
             settings=self.settings,
             baseline=self.current_baseline(),
         )
+        breach = breach or self._query_breach()
         streak = self.counters.breaches_in_a_row + 1 if breach else 0
         self.counters = replace(self.counters, breaches_in_a_row=streak)
         phase, reason = judge_moment(

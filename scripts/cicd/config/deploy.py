@@ -152,6 +152,28 @@ class SmokeCheck(_Strict):
     contains: str | None = None
 
 
+class PromQLCheck(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    # one number: a scalar or a one-series vector (sum(...)); no series yet breaches nothing
+    query: str = Field(min_length=1, max_length=2000)
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PromQLCheck:
+        if self.max is None and self.min is None:
+            raise ValueError(f"query {self.name!r} needs a threshold: set max, min or both")
+        return self
+
+
+class PrometheusSource(_Strict):
+    """PromQL thresholds checked at every verification interval, beside the access log."""
+
+    url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    queries: list[PromQLCheck] = Field(min_length=1)
+    timeout_seconds: float = Field(2.0, gt=0, le=30)
+
+
 class Verification(_Strict):
     window_seconds: float = Field(60.0, ge=0, le=86_400)
     interval_seconds: float = Field(1.0, gt=0, le=600)
@@ -172,6 +194,7 @@ class Verification(_Strict):
     # unverified (never known good), `rollback` to the warm color, or `pause` for a person to decide
     # (exit 5, both colors up). Default: pause on a production environment, keep elsewhere.
     on_inconclusive: Literal["keep", "rollback", "pause"] | None = None
+    prometheus: PrometheusSource | None = None
 
 
 class Hooks(_Strict):
