@@ -19,6 +19,8 @@ declare -A needs=(
   [iproute2]=/usr/sbin/ip  # network namespaces for isolated test hosts
   [curl]=/usr/bin/curl  # health and verification probes sent from remote hosts
   [chromium]=/usr/bin/chromium  # the HTML dashboard tested as a browser renders it (via playwright)
+  [prometheus]=/usr/bin/prometheus  # PromQL verification and pushed deploy metrics, tested for real
+  [prometheus-pushgateway]=/usr/bin/prometheus-pushgateway
 )
 missing=()
 for pkg in "${!needs[@]}"; do
@@ -37,5 +39,5 @@ $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 # The packaged nginx and sshd start system-wide services we do not use; tests run private instances.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  $sudo systemctl disable --now nginx ssh >/dev/null 2>&1 || true
+  $sudo systemctl disable --now nginx ssh prometheus prometheus-pushgateway >/dev/null 2>&1 || true
 fi
