@@ -176,12 +176,15 @@ class Transport:
                 if holder.ttl_seconds is None
                 else f"heartbeat {holder.heartbeat_age_seconds:.0f}s ago, ttl {holder.ttl_seconds:g}s"
             )
-            return LockHeldError(
-                f"{env} is locked by {holder.describe()} ({liveness})",
-                holder,
-                hint=f"wait for it with --wait, or if that run is gone: "
-                f"cicd unlock --env {env} --force --reason TEXT",
+            hint = (
+                f"its owner releases it with cicd unlock --env {env}; else cicd unlock --env {env} --force "
+                "--reason TEXT (recorded in the ledger)"
+                if holder.ttl_seconds is None
+                else "a fresh heartbeat does not prove it alive: if its process is gone, "
+                f"cicd rollback --env {env} --steal-stale-lock --reason TEXT (or cicd unlock --env {env} "
+                "--force --reason TEXT); else wait with --wait"
             )
+            return LockHeldError(f"{env} is locked by {holder.describe()} ({liveness})", holder, hint=hint)
         if kind == "not_owner" and holder is not None:
             return LockHeldError(
                 f"{env} is locked by {holder.describe()}; only {holder.actor} may unlock it",
