@@ -138,7 +138,7 @@ def main() -> None:
         dora_ms = timed(lambda: in_process(dora_argv))
         page = root / "dashboard.html"
         html_argv = ["report", "all", "--format", "html", "--out", str(page), "--config-dir", str(config),
-                     "--repo", str(root), "--no-github"]
+                     "--workdir", str(root), "--repo", str(root), "--no-github"]
         html_ms = timed(lambda: in_process(html_argv), 3)
         monitor = [CICD, "monitor", "--latest", "--json", "--runs-dir", str(root / ".cicd/runs")]
         subprocess.run(monitor, check=True, capture_output=True)  # warm the page cache once

@@ -296,6 +296,7 @@ def generate_pipeline_reports(
     out: Path | None = None,
     config_dir: Path = CONFIG_DIR,
     runs_dir: Path = RUNS_DIR,
+    workdir: Path = Path("."),
     since: str = "30d",
 ) -> dict[str, Any]:
     """Reports (performance, quality, deployment) of the runs of pipeline `pipeline_id` (its name;
@@ -310,7 +311,7 @@ def generate_pipeline_reports(
     if any(kind not in build.KINDS for kind in kinds):
         raise ValueError(f"report types {list(kinds)}: use {', '.join(build.KINDS)}")
     request = build.ReportRequest(kinds=kinds, config_dir=Path(config_dir), runs_dir=Path(runs_dir),
-                                  since=since, pipeline=pipeline_id)
+                                  since=since, pipeline=pipeline_id, workdir=Path(workdir))
     try:
         data = build.build(request)
         if out is not None:

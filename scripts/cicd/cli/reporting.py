@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="config directory (default: config)")
     report.add_argument("--runs-dir", type=Path, default=Path(".cicd/runs"), metavar="DIR",
                         help="run results (default: .cicd/runs)")
+    report.add_argument("--workdir", type=Path, default=Path("."), metavar="DIR",
+                        help="where the runs' jobs ran: their artifact paths are relative to it (default: .)")
     report.add_argument("--repo", type=Path, default=Path("."), metavar="DIR",
                         help="git repository whose commit times start lead time (default: .)")
     report.add_argument("--no-github", action="store_true",
@@ -97,6 +99,7 @@ def _reports(args: argparse.Namespace, fmt: str) -> str:
         since=args.since,
         repo=args.repo,
         use_github=not args.no_github,
+        workdir=args.workdir,
     )
     data = build.build(request)
     if fmt == "json":

@@ -22,12 +22,9 @@ class ReportRequest:
     repo: Path = Path(".")
     use_github: bool = False
     pipeline: str | None = None  # only runs of this pipeline (default: the config's pipeline)
+    # where the runs' jobs ran (`cicd run --workdir`): their artifact and log paths are relative to it
+    workdir: Path = Path(".")
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def base_dir(self) -> Path:
-        """Paths in run results are relative to the project root, the parent of the config dir."""
-        return self.config_dir.resolve().parent
 
 
 def _pipeline(request: ReportRequest) -> tuple[Any, str | None]:
@@ -60,7 +57,7 @@ def build(request: ReportRequest) -> dict[str, Any]:
         if "quality" in request.kinds:
             from cicd.reports.quality import quality
 
-            data["reports"]["quality"] = quality(runs, request.base_dir)
+            data["reports"]["quality"] = quality(runs, request.workdir)
     if "deployment" in request.kinds:
         from cicd.reports.deployment import deployment
 

@@ -26,7 +26,8 @@ def test_dashboard_renders_every_panel_offline_without_console_errors(tmp_path, 
     config = seed_project(tmp_path)
     out = tmp_path / "site/dashboard.html"
     code = main(["report", "all", "--format", "html", "--out", str(out), "--config-dir", str(config),
-                 "--runs-dir", str(tmp_path / ".cicd/runs"), "--repo", str(tmp_path), "--no-github"])
+                 "--runs-dir", str(tmp_path / ".cicd/runs"), "--workdir", str(tmp_path),
+                 "--repo", str(tmp_path), "--no-github"])
     assert code == 0, capsys.readouterr().err
     html = out.read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html  # recorded text is escaped, never markup

@@ -49,7 +49,7 @@ def test_all_reports_as_json_and_markdown(project, capsys, tmp_path):
     base, config = project
     runs = str(base / ".cicd/runs")
     code, out, err = run(capsys, "report", "all", "--json", "--config-dir", str(config), "--runs-dir", runs,
-                         "--no-github")
+                         "--workdir", str(base), "--no-github")
     assert code == 0, err
     data = json.loads(out)
     perf, quality = data["reports"]["performance"], data["reports"]["quality"]
