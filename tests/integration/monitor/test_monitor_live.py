@@ -68,7 +68,8 @@ def test_watch_follows_a_live_run_to_its_end(tmp_path):
     failing = next(a for a in last["alerts"] if a["kind"] == "failing_stage")
     assert failing["stage"] == "test" and failing["jobs"] == ["broken"]
     parts = last["metrics"]["health_components"]
-    assert parts["failures"] == pytest.approx(1 / 3, abs=1e-3) and parts["flaky"] == pytest.approx(1 / 3, abs=1e-3)
+    assert parts["failures"] == pytest.approx(1 / 3, abs=1e-3)
+    assert parts["flaky"] == pytest.approx(1 / 3, abs=1e-3)
     assert 0 < last["health_score"] < 0.8
     assert set(last) == {"pipeline_id", "status", "health_score", "current_stage", "progress_percentage",
                          "metrics", "alerts"}

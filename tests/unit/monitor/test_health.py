@@ -8,7 +8,8 @@ from cicd.monitor.health import Baseline, JobView, RunView, health
 def earlier(seconds: float, unit: float, attempts: int = 1) -> dict:
     return {"status": "success", "duration_seconds": seconds, "steps": [
         {"name": "lint", "stage": "quality", "status": "success", "duration_seconds": 1.0, "attempts": 1},
-        {"name": "unit", "stage": "test", "status": "success", "duration_seconds": unit, "attempts": attempts},
+        {"name": "unit", "stage": "test", "status": "success", "duration_seconds": unit,
+         "attempts": attempts},
     ]}
 
 
