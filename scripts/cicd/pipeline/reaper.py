@@ -18,10 +18,8 @@ kill is the fallback.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
-import resource
 import signal
 import sys
 import time
@@ -52,9 +50,48 @@ def _on_stop(_signum: int, _frame: object) -> None:
 
 
 def descendants() -> list[int]:
-    """Live (non-zombie) processes below this one, from one pass over /proc."""
+    """Live (non-zombie) processes below this one."""
+    if os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
+        return _walk_children()
+    return _scan_proc()
+
+
+def _walk_children() -> list[int]:
+    """Down the tree through /proc/PID/task/TID/children: only our own subtree is read."""
+    found, todo = [], [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue  # exited while we looked
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children", "rb") as listing:
+                    children = [int(child) for child in listing.read().split()]
+            except OSError:
+                continue
+            todo += children
+            found += [child for child in children if _state(child) not in (b"Z", None)]
+    return found
+
+
+def _state(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _scan_proc() -> list[int]:
+    """One pass over all of /proc, for kernels without the children files."""
     children: dict[int, list[tuple[int, bytes]]] = {}
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no procfs (not Linux): cicd's process-group kill is all there is
+        return []
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:
@@ -85,8 +122,10 @@ def _reap() -> None:
 
 def _signal_all(pids: list[int], signum: int) -> None:
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, or a reused pid
+        try:
             os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):  # gone, or a reused pid
+            continue
 
 
 def end_all(grace: float) -> None:
@@ -118,9 +157,12 @@ def _wait_for(child: int) -> int:
 
 def _exit_like(status: int) -> None:
     if os.WIFSIGNALED(status):
+        import resource  # only here: every import costs each job's start
+
         sig = os.WTERMSIG(status)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the command's crash, not ours, is the news
         signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
         os.kill(os.getpid(), sig)
     sys.exit(os.waitstatus_to_exitcode(status))
 
@@ -136,7 +178,10 @@ def main(argv: list[str]) -> None:
         if os.getppid() != parent:  # cicd died before it could ask to be told
             raise Stop
         try:
-            child = os.posix_spawnp(command[0], command, os.environ, setsigdef=RESTORED_SIGNALS)
+            # A group of its own: `kill 0` in the job (a common cleanup trap) must not reach us.
+            child = os.posix_spawnp(
+                command[0], command, os.environ, setpgroup=0, setsigdef=RESTORED_SIGNALS
+            )
         except OSError as err:
             print(f"[cicd] cannot start {command[0]}: {err.strerror}", file=sys.stderr, flush=True)
             sys.exit(127)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets as token
 import tracemalloc
@@ -132,3 +133,31 @@ def test_old_runs_are_pruned_keeping_the_newest(tmp_path: Path) -> None:
     result = PipelineRun(ctx, ctx.stages, options, RecordingDisplay()).run()
     left = sorted(path.name for path in runs.iterdir())
     assert left == sorted([result.pipeline_id, old[3].name, old[2].name, "notes"])
+
+
+def test_kill_0_in_a_job_reaches_the_job_not_its_reaper(tmp_path: Path) -> None:
+    pidfile = tmp_path / "bg.pid"
+    # As in a shell: `kill 0` ends the whole job, bash included, by SIGTERM (not "exit code 143").
+    command = f"trap 'kill 0' EXIT; sleep 300 & echo $! > {pidfile}; echo done"
+    result, display = run(pipeline(stage("s", job("trap", command))), tmp_path)
+    assert steps_by_name(result)["trap"].reason == "killed by signal SIGTERM"
+    assert display.lines["trap"] == ["done"]
+    assert wait_until(lambda: process_gone(int(pidfile.read_text())))
+
+
+def test_both_ways_of_finding_descendants_agree() -> None:
+    import subprocess
+
+    from cicd.pipeline import reaper
+
+    tree = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    walked: set[int] = set()
+    try:
+        assert wait_until(lambda: len(reaper._scan_proc()) >= 3)
+        walked, scanned = set(reaper._walk_children()), set(reaper._scan_proc())
+        assert tree.pid in walked and len(walked) >= 3 and walked == scanned
+    finally:
+        for pid in walked | {tree.pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        tree.wait()
