@@ -216,8 +216,12 @@ def test_security_scan_uploads_sarif_and_runs_weekly(workflows):
     for job_id, job in jobs_of(scan):
         if job.get("permissions", {}).get("security-events") == "write":
             assert job["permissions"]["actions"] == "read", job_id  # upload-sarif in private repos
+    # Each Trivy gate takes its severities, unfixed rule and ignores from config/security-policy.yml.
     gates = [s for s in steps_of(scan) if s.get("with", {}).get("exit-code") == "1"]
-    assert {s["with"]["severity"] for s in gates} == {"CRITICAL"}
+    assert len(gates) == 2
+    for gate in gates:
+        assert gate["with"]["severity"] == "${{ steps.policy.outputs.severity }}"
+        assert gate["with"]["trivyignores"] == "${{ steps.policy.outputs.trivyignores }}"
 
 
 def test_dependabot_covers_pip_actions_and_docker():
