@@ -66,12 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(accept)
     accept.add_argument("--version", required=True, dest="release", metavar="VERSION", help="the live one")
-    accept.add_argument(
-        "--reason",
-        required=True,
-        help="how it was checked, recorded in the ledger as one line: line breaks become spaces, "
-        "control and bidirectional characters become U+FFFD; never refused",
-    )
+    accept.add_argument("--reason", required=True, help="how it was checked (recorded in the ledger)")
     accept.set_defaults(handler=run_accept)
 
     status = subparsers.add_parser("status", help="what is live, what is warm, and whether it is healthy")
@@ -145,6 +140,10 @@ def run_deploy(args: argparse.Namespace) -> int:
             gha.set_output("live_color", live.color or "")
         raise
     _publish(outcome, target)
+    if gha.in_actions() and env.type == "production":  # what the approver sees: the delivery numbers
+        from cicd.reports.delivery import step_summary
+
+        gha.append_summary(step_summary(Path(args.config_dir), env.name))
     return 0
 
 

@@ -92,3 +92,15 @@ def render_text(report: dict[str, Any]) -> str:
     if lead["without_commit"]:
         lines.append(f"  note: {lead['without_commit']} successful deploys name no commit git knows")
     return "\n".join(lines)
+
+
+def step_summary(config_dir: Path, environment: str, repo: Path = Path(".")) -> str:
+    """The four numbers for a deploy's job summary. Never fails the deploy it follows: a history that
+    cannot be read gives one line saying so."""
+    from cicd.errors import CicdError
+    from cicd.reports import markdown
+
+    try:
+        return markdown.dora(dora_for(config_dir, environment, "30d", repo))
+    except CicdError as err:
+        return f"DORA metrics of {environment} unavailable: {err}\n"
