@@ -66,7 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(accept)
     accept.add_argument("--version", required=True, dest="release", metavar="VERSION", help="the live one")
-    accept.add_argument("--reason", required=True, help="how it was checked (recorded in the ledger)")
+    accept.add_argument(
+        "--reason",
+        required=True,
+        help="how it was checked, recorded in the ledger as one line: line breaks become spaces, "
+        "control and bidirectional characters become U+FFFD; never refused",
+    )
     accept.set_defaults(handler=run_accept)
 
     status = subparsers.add_parser("status", help="what is live, what is warm, and whether it is healthy")
