@@ -107,6 +107,12 @@ say "4. what is live now, and the history"
 step cicd status "${CONFIG[@]}"
 step cicd history "${CONFIG[@]}"
 stop_previous_demo
+
+say "5. the delivery dashboard (one offline HTML file) and the DORA numbers"
+DASHBOARD="$PWD/.cicd/reports/dashboard.html"
+step cicd report all --format html --out "$DASHBOARD" --config-dir "$DEMO/config" --no-github
+step cicd report dora "${CONFIG[@]}" --no-github
+echo "dashboard: $DASHBOARD"
 if [ "$pipeline_status" -ne 0 ]; then
   echo "the pipeline run failed earlier (exit $pipeline_status): see its output above" >&2
   exit "$pipeline_status"
