@@ -91,7 +91,7 @@ class BuildError(CicdError):
 
 
 class StepTimeoutError(CicdError):
-    """A job ran past its timeout and was killed with its whole process group."""
+    """A job ran past its timeout and was killed with every process it started."""
 
 
 class DeploymentError(CicdError):
