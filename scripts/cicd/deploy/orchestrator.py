@@ -319,6 +319,18 @@ def record_failure(
         out.phase("warn", "record", f"could not record the outcome: {describe(finish_err)}")
 
 
+def _restore_warm(target: Target, warm: dict, out: Reporter) -> None:
+    """The warm previous version this run displaced starts again, with what is left of its window."""
+    slot = target.slot(warm["color"])
+    for host in target.hosts:
+        target.runtime.start(host, slot, Release(warm["version"]))
+        result = gates.wait_healthy(host, slot, target.settings)
+        if result.ok:
+            target.write_warm(host, slot.color, warm["version"], max(0.0, warm["until"] - time.time()))
+        message = f"{warm['version']} warm in {slot.color} again: {result.summary}"
+        out.phase("ok" if result.ok else "fail", "restore", message)
+
+
 def _clean_up(target: Target, run: RunState, out: Reporter) -> None:
     """A failed run leaves no new slot behind unless traffic is on it (then it is the live one), and
     a live version that recreate stopped before the failure is started again."""
@@ -327,6 +339,8 @@ def _clean_up(target: Target, run: RunState, out: Reporter) -> None:
         if color != live.color:
             for host in target.hosts:
                 target.runtime.stop(host, target.slot(color))
+    if run.replaced_warm and not run.switched:
+        _restore_warm(target, run.replaced_warm, out)
     if run.stopped_live and not run.switched and run.previous_color and run.previous_version:
         slot = target.slot(run.previous_color)
         for host in target.hosts:

@@ -59,6 +59,9 @@ class RunState:
     previous_version: str | None
     started_colors: set[Color] = field(default_factory=set)
     stopped_live: bool = False  # recreate stops the live color before the new one is gated
+    # the warm previous color the new version displaced ({color, version, until}): a run that fails
+    # before its switch starts it again, so a failed deploy never costs the instant rollback
+    replaced_warm: dict | None = None
     switched: bool = False
     baseline: gates.GateResult | None = None
     verification: gates.GateResult | None = None
@@ -146,6 +149,8 @@ class Runner:
                     self.run.stopped_live = True
             warm = self.target.read_warm(host)
             if warm and warm.get("color") == step.color:
+                if status.running and warm.get("version") and warm.get("until", 0) > time.time():
+                    self.run.replaced_warm = warm
                 self.target.clear_warm(host)
         return f"{step.color} stopped ({', '.join(stopped)})" if stopped else f"{step.color} was empty"
 

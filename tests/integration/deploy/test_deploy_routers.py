@@ -1,0 +1,177 @@
+"""Both routers, real nginx and real HAProxy, under keep-alive load: what a switch, a switch back and a
+failed deploy leave to the clients."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+from deploy_harness import live_version
+
+from load import Load
+
+pytestmark = pytest.mark.integration
+
+ROUTERS = ["nginx", "haproxy"]
+WRK_ERRORS = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("ERRORS %d %d %d %d %d %d\\n", summary.requests, e.connect, e.read, e.write,
+    e.timeout, e.status))
+end
+"""
+
+
+@pytest.fixture(params=ROUTERS)
+def router(request):
+    if shutil.which(request.param) is None and shutil.which(f"/usr/sbin/{request.param}") is None:
+        pytest.skip(f"{request.param} is not installed (scripts/install-system-deps.sh installs it)")
+    return request.param
+
+
+def slow_request(port: int, seconds: float, results: list) -> threading.Thread:
+    """A long request on its own connection; appends (status, version) or (error name, None)."""
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds + 20)
+        try:
+            conn.request("GET", f"/slow?seconds={seconds:g}")
+            response = conn.getresponse()
+            response.read()
+            results.append((response.status, response.getheader("X-Service-Version")))
+        except (OSError, http.client.HTTPException) as err:
+            results.append((type(err).__name__, None))
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wrk(url: str, seconds: float, tmp_path) -> subprocess.Popen:
+    script = tmp_path / "errors.lua"
+    script.write_text(WRK_ERRORS)
+    argv = ["wrk", "-t1", "-c16", f"-d{seconds:g}s", "-s", str(script), url]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_errors(proc: subprocess.Popen) -> dict[str, int]:
+    output, _ = proc.communicate(timeout=120)
+    line = next(ln for ln in output.splitlines() if ln.startswith("ERRORS "))
+    names = ("requests", "connect", "read", "write", "timeout", "status")
+    return dict(zip(names, map(int, line.split()[1:]), strict=True))
+
+
+def deploy_across_a_long_request(project, version: str, port: int, results: list) -> str:
+    """Deploy `version`; just before its switch (the run pauses there), a 3 s request starts on the
+    live color. Returns the deploy's output."""
+    deploying = project.popen(
+        "deploy", "--env", "staging", "--version", version,
+        extra_env={"CICD_TEST_PAUSE_AT": "switch", "CICD_TEST_PAUSE_SECONDS": "0.5"},
+    )  # fmt: skip
+    lines = []
+    for line in deploying.stdout:
+        lines.append(line)
+        if line.startswith("paused before switch"):
+            break
+    long_request = slow_request(port, 3.0, results)
+    stdout, stderr = deploying.communicate(timeout=60)
+    long_request.join(timeout=30)
+    output = "".join(lines) + stdout
+    assert deploying.returncode == 0, output + stderr
+    return output
+
+
+def test_switches_under_keepalive_load_let_long_requests_finish(project, router, tmp_path):
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/install-system-deps.sh installs it)")
+    env = project.add_env("staging", router={"kind": router, "drain_timeout_seconds": 20})
+    port = int(env["url"].rsplit(":", 1)[1])
+    project.must_deploy("staging", "1.0.0")
+
+    load = wrk(project.url("staging", "/api/quote?sku=widget&quantity=2"), 30, tmp_path)
+    time.sleep(0.5)
+    long_results: list = []
+    outputs = [deploy_across_a_long_request(project, v, port, long_results) for v in ("1.1.0", "1.2.0")]
+    load.send_signal(signal.SIGINT)  # wrk reports what it saw so far
+    errors = wrk_errors(load)
+
+    assert long_results == [(200, "1.0.0"), (200, "1.1.0")], long_results  # none cut by a switch
+    for output, old in zip(outputs, ("blue", "green"), strict=True):
+        drain_line = next(line for line in output.splitlines() if " drain " in line)
+        assert f"{old} drained in" in drain_line, output
+        assert float(drain_line.split("drained in ")[1].split("s")[0]) >= 1.5  # it waited for the request
+    assert errors["requests"] > 500 and errors["status"] == 0, errors
+    if router == "haproxy":  # a weight change closes no connection; an nginx reload closes idle ones
+        assert errors["connect"] + errors["read"] + errors["write"] + errors["timeout"] == 0, errors
+    assert live_version(project, "staging") == "1.2.0"
+
+
+def test_switch_back_drains_the_failed_color_before_stopping_it(project, router):
+    env = project.add_env(
+        "staging",
+        router={"kind": router, "drain_timeout_seconds": 20},
+        verification={"window_seconds": 6, "interval_seconds": 0.25, "min_samples": 5},
+        smoke=[],  # the broken version must reach live traffic: its quotes would fail the smoke tests
+    )
+    port = int(env["url"].rsplit(":", 1)[1])
+    project.must_deploy("staging", "1.0.0")
+    broken = project.artifact("broken", patch="self._send_json(500, {'error': 'boom'})\nreturn")
+
+    deploying = project.popen(
+        "deploy", "--env", "staging", "--version", "2.0.0", "--artifact", str(broken),
+        extra_env={"CICD_TEST_PAUSE_AT": "warm", "CICD_TEST_PAUSE_SECONDS": "0.3"},
+    )  # fmt: skip
+    head = []
+    for line in deploying.stdout:  # the switch to 2.0.0 is complete when the run pauses before `warm`
+        head.append(line)
+        if line.startswith("paused before warm"):
+            break
+    long_results: list = []
+    # in flight on the broken color past the switch back; longer than the stop grace (3 s), so stopping
+    # the color before it finished would cut it
+    long_request = slow_request(port, 8.0, long_results)
+    # traffic for the verification to judge, until the deploy ends
+    quote_url = project.url("staging", "/api/quote?sku=widget&quantity=2")
+    quotes = Load(quote_url, workers=1, pause=0.02, seconds=40)
+    quotes.start()
+    stdout, stderr = deploying.communicate(timeout=60)
+    stdout = "".join(head) + stdout
+    quotes.stop()
+    long_request.join(timeout=30)
+
+    assert deploying.returncode == 1, stdout + stderr
+    assert "rolled back to 1.0.0" in stdout + stderr
+    assert long_results == [(200, "2.0.0")], (long_results, stdout)  # finished on the failed color
+    drain_line = next(line for line in stdout.splitlines() if "green drained in" in line)
+    assert float(drain_line.split("drained in ")[1].split("s")[0]) >= 1.0, stdout
+    assert live_version(project, "staging") == "1.0.0"
+    assert project.status("staging")["live_color"] == "blue"
+
+
+def test_a_failed_deploy_keeps_the_warm_previous_color(project, router):
+    project.add_env("staging", router={"kind": router})
+    for version in ("1.0.0", "1.1.0"):
+        project.must_deploy("staging", version)
+    assert project.status("staging")["warm_version"] == "1.0.0"
+    crashing = project.artifact("crashes")
+    (crashing / "sample_service" / "app.py").write_text("raise SystemExit('no config')\n")
+
+    failed = project.deploy("staging", "2.0.0", "--artifact", str(crashing))
+
+    assert failed.returncode == 1
+    assert "1.0.0 warm in blue again" in failed.stdout, failed.stdout
+    state = project.status("staging")
+    assert state["current_version"] == "1.1.0"
+    assert (state["warm_color"], state["warm_version"]) == ("blue", "1.0.0")
+    started = time.monotonic()
+    rollback = project.cicd("rollback", "--env", "staging", "--reason", "instant rollback still there")
+    assert rollback.returncode == 0, rollback.stderr
+    assert "warm blue" in rollback.stdout and time.monotonic() - started < 10
+    assert live_version(project, "staging") == "1.0.0"
