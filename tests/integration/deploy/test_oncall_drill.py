@@ -11,6 +11,7 @@ import os
 import pwd
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from deploy_harness import get, live_version
@@ -37,6 +38,15 @@ def _assert_safe_target(state: dict, bad: set[str]) -> None:
         assert target["version"] != state["current_version"], state
     if state["warm_version"] in bad:
         assert state["warm_role"] != "rollback target", state
+
+
+def _assert_documented(state: dict) -> None:
+    """Every field status prints is explained in the runbook's "What status says"."""
+    runbook = (Path(__file__).resolve().parents[3] / "docs" / "RUNBOOKS.md").read_text()
+    documented = runbook[runbook.index("## What status says") :].split("\n## ", 1)[0]
+    fields = set(state) | set(state["lock"] or {}) | {key for row in state["hosts"] for key in row}
+    missing = sorted(key for key in fields if f"`{key}`" not in documented)
+    assert not missing, f"status fields not in docs/RUNBOOKS.md: {missing}"
 
 
 def _quote_total(project) -> str:
@@ -111,6 +121,7 @@ def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollbac
         "version": "2.0.0", "how": "warm", "command": "cicd rollback --env production",
     }  # fmt: skip
     _assert_safe_target(state, {"2.1.0", "2.2.0"})
+    _assert_documented(state)
     text = project.cicd("status", "--env", "production").stdout
     assert f"pid {proc.pid}" in text and "process GONE" in text and "--steal-stale-lock" in text
 
