@@ -15,8 +15,9 @@ One SQLite database per environment (WAL, busy timeout, writes in BEGIN IMMEDIAT
 target the database lives on the primary host and every call runs the store package (store/, stdlib
 only) there through `python3 -`, so local and remote share one code path and one API. Expected
 failures are cicd.errors: LockHeldError / LockLostError (ConcurrencyError), StateError, HostError.
-`actor` (default $GITHUB_ACTOR, else the OS user) names every record that does not name its own;
-run ids default to $GITHUB_RUN_ID. StateStore (api.py):
+`actor` (default cicd.identity: the GitHub actor inside Actions, else account@host of this process)
+names every record that does not name its own; run ids default to $GITHUB_RUN_ID. Every ledger entry
+carries the identity's kind (github-actions or local). StateStore (api.py):
 
 - lock: acquire_lock(owner, ttl_seconds, reason, wait_seconds=0, purpose="deploy") -> Lock, raising
   LockHeldError (a ConcurrencyError naming holder, since when, run id, reason, and how to release);

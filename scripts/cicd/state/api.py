@@ -357,7 +357,7 @@ def open_state(
     when host is None or a LocalHost (relative paths against its cwd), else on the host through
     `python3 -` (or `python`, the interpreter to run there). in_process=False forces the
     out-of-process path, e.g. through a LocalHost. `actor` names who acts in every record that does
-    not say otherwise (default: $GITHUB_ACTOR, else the OS user)."""
+    not say otherwise (default: cicd.identity, the GitHub actor in Actions, else account@host)."""
     resolved = path.replace("{environment}", environment)
     transport = Transport(environment, resolved, host, in_process=in_process, python=python)
     return StateStore(environment, transport, actor)
