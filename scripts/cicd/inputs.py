@@ -38,11 +38,17 @@ URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
 HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?")
 
 
+def printable(text: str) -> str:
+    """`text` as one line that cannot forge output: line breaks become spaces, control and bidi
+    characters U+FFFD."""
+    return _FORGING.sub(REPLACEMENT, _LINE_BREAKS.sub(" ", text)).strip()
+
+
 def clean_reason(reason: str | None) -> str | None:
     """`reason` safe to store and show: one line, no control or bidi characters, at most MAX_REASON."""
     if reason is None:
         return None
-    text = _FORGING.sub(REPLACEMENT, _LINE_BREAKS.sub(" ", reason)).strip()
+    text = printable(reason)
     if len(text) > MAX_REASON:
         text = text[: MAX_REASON - 1] + "\N{HORIZONTAL ELLIPSIS}"
     return text

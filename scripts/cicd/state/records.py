@@ -9,11 +9,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cicd import identity
+from cicd.inputs import printable
 
 
 def _pick(cls: type, data: dict) -> dict:
     names = {f.name for f in dataclasses.fields(cls)}
     return {key: value for key, value in data.items() if key in names}
+
+
+def _printable(data: dict, *keys: str) -> dict:
+    """Free text stored by an older version, or by a tool other than cicd, still shown as one clean
+    line. Only for what is shown; ledger entries stay as stored (their hashes cover them)."""
+    return {
+        key: printable(value) if key in keys and isinstance(value, str) else value
+        for key, value in data.items()
+    }
 
 
 def current_actor() -> str:
@@ -59,7 +69,7 @@ class LockInfo:
 
     @classmethod
     def from_dict(cls, data: dict) -> LockInfo:
-        return cls(**_pick(cls, data))
+        return cls(**_printable(_pick(cls, data), "reason"))
 
     @classmethod
     def optional(cls, data: dict | None) -> LockInfo | None:
@@ -113,7 +123,7 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: dict) -> Deployment:
-        return cls(**_pick(cls, data))
+        return cls(**_printable(_pick(cls, data), "reason", "error"))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cicd.inputs import printable
 from cicd.state.records import AuditEntry, AuditReport, Deployment, LockInfo
 
 
@@ -22,7 +23,7 @@ def _short_time(stamp: str | None) -> str:
 
 
 def _clip(text: str | None, limit: int = 60) -> str:
-    text = " ".join((text or "").split())
+    text = " ".join(printable(text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -49,3 +49,18 @@ def test_env_takes_names_only(project: Path, capsys, name: str) -> None:
     assert main(["history", "--env", name]) == 2
     err = capsys.readouterr().err
     assert f"invalid environment name {name!r}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_dirty_reason_stored_by_an_older_version_is_shown_clean(project: Path, capsys) -> None:
+    import sqlite3
+
+    assert main(["lock", "--env", "scratch", "--reason", "placeholder"]) == 0
+    db = sqlite3.connect(project / ".cicd" / "state" / "scratch.db")
+    with db:
+        db.execute("UPDATE lock SET reason = ?", (FORGED,))
+    db.close()
+    capsys.readouterr()
+    assert main(["lock", "--env", "scratch", "--reason", "again"]) == 1
+    shown = "".join(capsys.readouterr())
+    assert "\x1b" not in shown and "\u202e" not in shown and "\n::error" not in shown
+    assert "freeze ::error title=Deploy refused::forged \ufffd[31mred" in shown
