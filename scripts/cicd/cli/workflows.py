@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -77,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     notes.add_argument("--output", type=Path, help="write the notes here (default stdout)")
     notes.add_argument("--summary", action="store_true", help="also append them to the job summary")
     notes.set_defaults(handler=handle_release_notes)
+    # check, next and changelog follow the same Conventional Commits rules (docs/SECURITY.md).
+    importlib.import_module("cicd.cli.supply").register_release(release_verbs)
 
 
 def handle_pin(args: argparse.Namespace) -> int:
