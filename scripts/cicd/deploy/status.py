@@ -82,9 +82,12 @@ def _deploy_facts(snap: dict[str, Any], rows: list[Any], live: Live) -> dict[str
     row = _live_row(rows, live.version)
     in_sync = live.version is not None and snap.get("current_version") == live.version
     if in_sync:
-        previous, at, by = snap.get("previous_version"), snap.get("deployed_at"), snap.get("deployed_by")
+        at, by = snap.get("deployed_at"), snap.get("deployed_by")
     else:
-        previous, at, by = (row.previous_version, row.started_at, row.actor) if row else (None, None, None)
+        at, by = (row.started_at, row.actor) if row else (None, None)
+    # A run reads its previous version from the router as it begins: right even after kills that left
+    # the record behind; the record's own is the fallback.
+    previous = row.previous_version if row else (snap.get("previous_version") if in_sync else None)
     return {
         "record_in_sync": in_sync or live.version is None,
         "previous_version": previous,

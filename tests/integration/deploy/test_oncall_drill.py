@@ -144,6 +144,7 @@ def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollbac
     code, state = _status(project)
     assert code == 0 and state["locked"] is False and state["current_version"] == "2.0.0"
     assert state["warm_version"] == "2.2.0" and state["warm_role"] != "rollback target"
+    assert state["previous_version"] == "2.2.0"  # what was live before, though its deploy was killed
     _assert_safe_target(state, {"2.1.0", "2.2.0"})
     account = f"{pwd.getpwuid(os.geteuid()).pw_name}@{socket.gethostname()}"
     assert state["deployed_by"] == account
