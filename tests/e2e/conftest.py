@@ -199,8 +199,11 @@ class Act:
         # PYTHONPATH: the jobs run the cicd of the repository under test (its copy), so setup-cicd finds
         # exactly the suite it belongs to, whatever changes in this checkout meanwhile.
         suite = Path(self.env.get("E2E_SUITE_DIR", self.repo))
+        # A fresh, empty HOME per run, as a hosted runner's: nothing a previous run left there is seen.
+        home = self.work / f"home-{time.monotonic_ns()}"
+        home.mkdir()
         env = {**os.environ, "PATH": path, "PIP_USER": "1", "PYTHONPATH": str(suite / "scripts"),
-               "XDG_CACHE_HOME": str(self.work / "act-cache")}
+               "HOME": str(home), "XDG_CACHE_HOME": str(self.work / "act-cache")}
         env.pop("GITHUB_ACTIONS", None)
         done = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, timeout=timeout, env=env)
         return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
@@ -298,12 +301,27 @@ deploy:
     return f"http://127.0.0.1:{listen}"
 
 
+def github_cli(api_url: str, *argv: str) -> str:
+    """`cicd github ...` against the stand-in, as someone at a terminal with a token would run it."""
+    env = {**os.environ, "GITHUB_API_URL": api_url, "GITHUB_REPOSITORY": "acme/sample", "GITHUB_TOKEN": TOKEN}
+    for name in ("GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        env.pop(name, None)
+    done = subprocess.run([str(VENV_BIN / "cicd"), "github", *argv], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def apply_environment(repo: Path, api_url: str, name: str = "production") -> None:
     """What an administrator does once: the GitHub Environment's protection from the environment file."""
-    env = {**os.environ, "GITHUB_API_URL": api_url, "GITHUB_REPOSITORY": "acme/sample", "GITHUB_TOKEN": TOKEN}
-    env.pop("GITHUB_ACTIONS", None)
-    subprocess.run([str(VENV_BIN / "cicd"), "github", "environments", "apply", "--env", name,
-                    "--config-dir", str(repo / "config")], check=True, env=env, capture_output=True)
+    github_cli(api_url, "environments", "apply", "--env", name, "--config-dir", str(repo / "config"))
+
+
+def record_staging_deploy(api_url: str, version: str, sha: str, digest: str, artifact: str = "") -> None:
+    """What a staging deploy on another runner left behind: its GitHub deployment, verified."""
+    argv = ["deployment", "start", "--env", "staging", "--version", version, "--ref", sha,
+            "--digest", digest] + (["--artifact", artifact] if artifact else [])
+    deployment_id = github_cli(api_url, *argv).strip().splitlines()[-1]
+    github_cli(api_url, "deployment", "finish", "--id", deployment_id, "--state", "success")
 
 
 def live_version(url: str) -> str | None:

@@ -21,7 +21,7 @@ from .conftest import (
     write_environment,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.github_real, pytest.mark.timeout(420)]
 
 # A "refactor" that breaks quotes of exactly three items: no unit or integration test prices three.
 BUG = ('    return Decimal("0")\n', '    return Decimal(0) / Decimal(quantity - 3)\n')

@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import REPO, commit, copy_repository, git, live_version, stop_environment, write_environment
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.github_real, pytest.mark.timeout(300)]
 
 SUITE_SHA = "0123456789abcdef0123456789abcdef01234567"
 CALLER = f"""name: Deploy the shop

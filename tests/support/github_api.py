@@ -31,11 +31,14 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 try:
     from tests.support import github_contract as contract
     from tests.support import github_objects as objects
+    from tests.support import github_rules as rules
 except ImportError:  # run as a script: the sibling modules are on sys.path[0]
     import github_contract as contract  # type: ignore[no-redef]
     import github_objects as objects  # type: ignore[no-redef]
+    import github_rules as rules  # type: ignore[no-redef]
 
 DEFAULT_TOKEN = "ghs_standin0000000000000000000000000000"
+REPO_WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 DOCS = "https://docs.github.com/rest"
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_DISPATCH_INPUTS = 25
@@ -82,6 +85,7 @@ def empty_state() -> dict[str, Any]:
     return {
         "next_id": 1000,
         "comments": [],
+        "issues": [],
         "deployments": [],
         "deployment_statuses": [],
         "check_runs": [],
@@ -98,8 +102,17 @@ def empty_state() -> dict[str, Any]:
 class GitHubApiStandIn:
     """The state, the checks and the handlers; `start()` serves them on a loopback port."""
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, state_file: str | Path | None = None):
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        state_file: str | Path | None = None,
+        workflows_dir: str | Path = REPO_WORKFLOWS,
+    ):
         self.token = token
+        # token -> the permissions of the job it was issued to (None: unrestricted)
+        self.tokens: dict[str, dict[str, str] | None] = {token: None}
+        self.workflow_files = rules.load_workflows(Path(workflows_dir))
         self.state_file = Path(state_file) if state_file else None
         self.state = empty_state()
         if self.state_file and self.state_file.exists():
@@ -179,6 +192,11 @@ class GitHubApiStandIn:
         body = {"message": "API rate limit exceeded for installation.", "documentation_url": DOCS}
         self.fail_next(method, path_regex, status, headers=headers, body=body)
 
+    def issue_token(self, token: str, permissions: dict[str, str]) -> None:
+        """A token as GitHub issues it to a job with these `permissions:`."""
+        with self._lock:
+            self.tokens[token] = dict(permissions)
+
     def add_comment(self, repo: str, issue_number: int, body: str) -> dict[str, Any]:
         with self._lock:
             return self._new_comment(repo, issue_number, body)
@@ -231,7 +249,8 @@ class GitHubApiStandIn:
         return ApiError(status, "; ".join(problems))
 
     def _checked(self, method: str, path: str, query: dict, headers: dict, raw: bytes, base: str):
-        if headers.get("authorization") not in (f"Bearer {self.token}", f"token {self.token}"):
+        scheme, _, token = (headers.get("authorization") or "").partition(" ")
+        if scheme not in ("Bearer", "token") or token not in self.tokens:
             raise self._violation(method, path, ["missing or wrong Authorization header"], 401)
         version = headers.get("x-github-api-version")
         if version != contract.API_VERSION:
@@ -240,6 +259,10 @@ class GitHubApiStandIn:
         if found is None:
             raise self._violation(method, path, ["no such operation in the stand-in's contract"], 404)
         operation, params = found
+        if not rules.permitted(operation.operation_id, self.tokens[token]):
+            # GitHub's answer, not a contract violation: the workflow asked for too little.
+            self.state.setdefault("forbidden", []).append(f"{method} {path}")
+            raise ApiError(403, rules.NOT_ACCESSIBLE)
         body = self._request_body(operation, method, path, raw)
         handler = getattr(self, "_op_" + re.sub(r"\W", "_", operation.operation_id))
         status, data, extra = handler(params=params, query=query, body=body, base=base)
@@ -320,6 +343,30 @@ class GitHubApiStandIn:
         comment = self._find("comments", int(params["comment_id"]))
         comment.update(body=body["body"], updated_at=now_iso())
         return 200, objects.comment(base, comment), {}
+
+    # ---- operations: issues (a failed production deploy opens one) -----------------------------------
+    def _op_issues_list_for_repo(self, params, query, body, base):
+        repo = f"{params['owner']}/{params['repo']}"
+        wanted = {name for name in query.get("labels", "").split(",") if name}
+        state = query.get("state", "open")
+        items = [
+            objects.issue(base, i, len(self.comments(repo, i["number"])))
+            for i in self.state.setdefault("issues", [])
+            if i["repo"] == repo and state in ("all", i["state"]) and wanted <= set(i["labels"])
+        ]
+        return paginate(items, query, base, f"/repos/{repo}/issues")
+
+    def _op_issues_create(self, params, query, body, base):
+        repo = f"{params['owner']}/{params['repo']}"
+        if len(body.get("body") or "") > MAX_COMMENT_BODY:
+            raise ApiError(422, "Validation Failed", ["body is too long (maximum is 65536 characters)"])
+        issues = self.state.setdefault("issues", [])
+        labels = [label if isinstance(label, str) else label["name"] for label in body.get("labels") or []]
+        created = {"id": self._next_id(), "repo": repo, "number": len(issues) + 1, "state": "open",
+                   "title": body["title"], "body": body.get("body"), "labels": labels,
+                   "created_at": now_iso(), "updated_at": now_iso()}
+        issues.append(created)
+        return 201, objects.issue(base, created, 0), {}
 
     def _find(self, kind: str, object_id: int) -> dict[str, Any]:
         for item in self.state[kind]:
@@ -472,6 +519,8 @@ class GitHubApiStandIn:
                     return name, number
             raise ApiError(404, "Not Found")
         if workflow not in workflows:
+            if workflow not in self.workflow_files:
+                raise ApiError(404, "Not Found")  # GitHub's answer for a file the repository lacks
             workflows[workflow] = self._next_id()
         return workflow, workflows[workflow]
 
@@ -479,6 +528,9 @@ class GitHubApiStandIn:
         if len(body.get("inputs") or {}) > MAX_DISPATCH_INPUTS:
             raise ApiError(422, "Validation Failed", [f"more than {MAX_DISPATCH_INPUTS} inputs"])
         name, workflow_id = self._workflow_id(params["workflow_id"])
+        problems = rules.dispatch_problems(self.workflow_files.get(name), body.get("inputs") or {})
+        if problems:
+            raise ApiError(422, problems[0])
         repo = f"{params['owner']}/{params['repo']}"
         self.state["dispatches"].append(
             {
@@ -639,8 +691,12 @@ def main() -> None:
         "--state-file", required=True, help="JSON file that mirrors the state after each call"
     )
     parser.add_argument("--token", default=os.environ.get("GITHUB_STANDIN_TOKEN", DEFAULT_TOKEN))
+    parser.add_argument("--workflows-dir", default=str(REPO_WORKFLOWS),
+                        help="the repository's .github/workflows (what dispatch may start)")
     args = parser.parse_args()
-    api = GitHubApiStandIn(token=args.token, state_file=args.state_file).start(args.host, args.port)
+    api = GitHubApiStandIn(
+        token=args.token, state_file=args.state_file, workflows_dir=args.workflows_dir
+    ).start(args.host, args.port)
     api._save()
     print(f"listening on {api.url}", flush=True)
     stopped = threading.Event()

@@ -125,6 +125,8 @@ def test_dispatch_and_runs(actions_env, api, capsys):
                 "main",
                 "--input",
                 "environment=staging",
+                "--input",
+                "reason=drill",
             ]
         )
         == 0

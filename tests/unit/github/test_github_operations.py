@@ -4,6 +4,7 @@ workflow dispatch and runs."""
 from __future__ import annotations
 
 import pytest
+from tests.support.github_api import DEFAULT_TOKEN
 
 from cicd.errors import GitHubError
 from cicd.github import actions, checks, comments, deployments
@@ -172,7 +173,7 @@ def test_dispatch_list_get_cancel_and_wait(client, api):
 
 
 def test_waiting_for_a_run_that_never_finishes_times_out(client, api):
-    actions.dispatch(client, "ci.yml", "main")
+    actions.dispatch(client, "cd-staging.yml", "main")
     [run] = actions.list_runs(client)
     with pytest.raises(GitHubError, match=f"workflow run {run.id} still queued"):
         actions.wait_for_run(client, run.id, timeout=0.05, poll_interval=0.02)
@@ -213,3 +214,27 @@ def test_a_lost_deployment_answer_is_looked_up_never_created_twice(client, api, 
     assert [d["id"] for d in api.state["deployments"]] == [deployment_id]
     posts = [r for r in api.requests if r.startswith("POST")]
     assert len(posts) == (1 if after_acting else 2)
+
+
+def test_dispatch_is_checked_against_the_repository_workflow_files(client, api):
+    with pytest.raises(GitHubError, match="404 Not Found"):
+        actions.dispatch(client, "no-such.yml", "main")
+    with pytest.raises(GitHubError, match="422 Workflow does not have 'workflow_dispatch' trigger"):
+        actions.dispatch(client, "ci.yml", "main")
+    with pytest.raises(GitHubError, match=r"422 Unexpected inputs provided: \['colour'\]"):
+        inputs = {"environment": "staging", "reason": "r", "colour": "x"}
+        actions.dispatch(client, "rollback.yml", "main", inputs)
+    with pytest.raises(GitHubError, match="422 Required input 'reason' not provided"):
+        actions.dispatch(client, "rollback.yml", "main", {"environment": "staging"})
+    assert api.state["dispatches"] == []
+
+
+def test_a_job_token_without_the_permission_gets_403(client, api):
+    # GITHUB_TOKEN carries its job's `permissions:`; a job that forgot `deployments: write` is refused.
+    api.issue_token(DEFAULT_TOKEN, {"contents": "read", "deployments": "read"})
+    assert deployments.latest_deployments(client, "staging") == []
+    request = deployments.DeploymentRequest(ref="a" * 40, environment="staging", version="1.0.0", key="k")
+    with pytest.raises(GitHubError, match="403 Resource not accessible by integration"):
+        deployments.create_deployment(client, request)
+    assert api.state["forbidden"] == ["POST /repos/octo/service/deployments"]
+    assert api.state["deployments"] == []
