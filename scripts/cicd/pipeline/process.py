@@ -82,8 +82,6 @@ class JobProcess:
         except subprocess.TimeoutExpired:
             self.stop("timeout")
             code = proc.wait()
-        # The reaper has ended the job's processes; its group may hold one it could not (it was killed).
-        kill_group(proc.pid, proc)
         if not copier.drain(reader):
             log.write("[cicd] output still held open by a process outside the job; log cut here\n")
         stopped_by = self._stopped_by
@@ -100,62 +98,13 @@ class JobProcess:
 
 
 def end_reaped(proc: subprocess.Popen[bytes]) -> None:
-    """Ask the reaper to end its job (SIGTERM, then SIGKILL after its grace); if the reaper itself does
-    not finish in time, SIGKILL its whole group."""
+    """Ask the reaper to end its job (SIGTERM, then SIGKILL after its grace); a reaper that does not
+    finish in time is itself stuck, and killed."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(KILL_GRACE_SECONDS + REAPER_MARGIN_SECONDS)
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid, proc, grace=0.0)
-
-
-def kill_group(
-    pgid: int, leader: subprocess.Popen[bytes] | None = None, grace: float = KILL_GRACE_SECONDS
-) -> bool:
-    """SIGTERM the group, wait up to `grace` for it to go, then SIGKILL. False if it was already gone."""
-    if not _signal_group(pgid, signal.SIGTERM):
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if leader is not None:
-            leader.poll()  # reap the leader, or it would count as alive
-        if not _group_alive(pgid):
-            return True
-        time.sleep(0.02)  # only on the kill path, bounded by the grace period
-    _signal_group(pgid, signal.SIGKILL)
-    return True
-
-
-def _signal_group(pgid: int, signum: int) -> bool:
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # the group id was reused by someone else's process: not ours to kill
-        return False
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    """Any live (non-zombie) process left in the group? Killed orphans stay zombies until PID 1 reaps
-    them, and a container's PID 1 may take its time; a zombie needs no more killing."""
-    if not _signal_group(pgid, 0):
-        return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
+        proc.kill()
 
 
 class OutputCopier:

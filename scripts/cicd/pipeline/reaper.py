@@ -11,9 +11,9 @@ A process group is not enough: `setsid` (or a daemonizing double fork) leaves th
 - when the command exits, or on SIGTERM/SIGINT/SIGHUP, it sends SIGTERM to every descendant, SIGKILL
   after GRACE_SECONDS to whatever is left, reaps them all, and exits as the command did.
 
-It is started as a script with the standard library only (`-I -S`: no site, quick to start) and is
-Linux-only, as GitHub's Linux runners are; without prctl the job still runs, and cicd's process-group
-kill is the fallback.
+It is started as a script with the standard library only (`-I -S`: no site, quick to start). The
+subreaper and the parent-death signal are Linux features (GitHub's Linux runners have both); elsewhere
+the command's process group is ended instead, which a `setsid` descendant escapes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ PR_SET_CHILD_SUBREAPER = 36
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # Python ignores these; an exec'd command must start with the default action (`yes | head` ends).
 RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+HAVE_PROCFS = os.path.isdir("/proc/self/task")
 
 
 class Stop(Exception):
@@ -50,7 +51,9 @@ def _on_stop(_signum: int, _frame: object) -> None:
 
 
 def descendants() -> list[int]:
-    """Live (non-zombie) processes below this one."""
+    """Live (non-zombie) processes below this one; none known without procfs (not Linux)."""
+    if not HAVE_PROCFS:
+        return []
     if os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
         return _walk_children()
     return _scan_proc()
@@ -89,7 +92,7 @@ def _scan_proc() -> list[int]:
     children: dict[int, list[tuple[int, bytes]]] = {}
     try:
         entries = os.listdir("/proc")
-    except OSError:  # no procfs (not Linux): cicd's process-group kill is all there is
+    except OSError:
         return []
     for entry in entries:
         if not entry.isdigit():
@@ -128,23 +131,45 @@ def _signal_all(pids: list[int], signum: int) -> None:
             continue
 
 
-def end_all(grace: float) -> None:
+def end_all(grace: float, group: int | None) -> None:
     """SIGTERM (and SIGCONT, so a stopped one can act on it) to every descendant; SIGKILL after `grace`
-    to what is left, again and again, so one forking while it is killed is caught too."""
+    to what is left, again and again, so one forking while it is killed is caught too. Without procfs
+    (not Linux) the command's process group stands in for the tree, as far as it reaches."""
     pids = descendants()
-    _signal_all(pids, signal.SIGTERM)
-    _signal_all(pids, signal.SIGCONT)
+    for signum in (signal.SIGTERM, signal.SIGCONT):
+        _signal_group(group, signum)
+        _signal_all(pids, signum)
     deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
+    while (pids or _group_left(group)) and time.monotonic() < deadline:
         time.sleep(0.02)  # only on the way out, bounded by the grace period
         _reap()
         pids = descendants()
+    _signal_group(group, signal.SIGKILL)
     while pids:
         _signal_all(pids, signal.SIGKILL)
         time.sleep(0.01)
         _reap()
         pids = descendants()
     _reap()
+
+
+def _signal_group(group: int | None, signum: int) -> None:
+    if group is not None:
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            return
+
+
+def _group_left(group: int | None) -> bool:
+    """Without procfs only: is anything left in the command's group?"""
+    if HAVE_PROCFS or group is None:
+        return False
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _wait_for(child: int) -> int:
@@ -174,6 +199,7 @@ def main(argv: list[str]) -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop)
     status: int | None = None
+    child: int | None = None
     try:
         if os.getppid() != parent:  # cicd died before it could ask to be told
             raise Stop
@@ -189,7 +215,7 @@ def main(argv: list[str]) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # from here on, nothing interrupts
     except Stop:
         pass
-    end_all(grace)
+    end_all(grace, child)
     if status is None:
         sys.exit(128 + signal.SIGTERM)
     _exit_like(status)

@@ -161,3 +161,23 @@ def test_both_ways_of_finding_descendants_agree() -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
         tree.wait()
+
+
+def test_without_procfs_the_commands_process_group_is_ended(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cicd.pipeline import reaper
+
+    pidfile = tmp_path / "bg.pid"
+    # The reaper as on a system without procfs: only the command's process group can be reached.
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(reaper.__file__).parent)!r}); import reaper; "
+        "reaper.HAVE_PROCFS = False; reaper.main(sys.argv)"
+    )
+    argv = [sys.executable, "-I", "-S", "-c", code, str(os.getpid()), "2", "--"]
+    done = subprocess.run(
+        [*argv, "bash", "-c", f"sleep 300 & echo $! > {pidfile}"], timeout=30, start_new_session=True
+    )
+    assert done.returncode == 0
+    assert wait_until(lambda: process_gone(int(pidfile.read_text())))
