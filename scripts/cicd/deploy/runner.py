@@ -181,7 +181,9 @@ class Runner:
             slot = self.target.slot(step.color)
 
             def alive(host=host, slot=slot) -> bool:
-                return self.target.runtime.status(host, slot).running
+                # a version that crashed during its gate fails it now, though its supervisor restarts it
+                status = self.target.runtime.status(host, slot)
+                return status.running and status.restarts == 0
 
             result = gates.wait_healthy(host, slot, self.target.settings, is_alive=alive)
             if not result.ok:

@@ -62,6 +62,7 @@ class SlotStatus:
     running: bool
     version: str | None = None
     detail: str = ""
+    restarts: int = 0  # times the supervisor restarted a crashed command since the slot started
 
 
 @runtime_checkable

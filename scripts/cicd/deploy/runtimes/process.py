@@ -35,6 +35,29 @@ START_SCRIPT = (
     'echo $! >"$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"'
 )
 SKIP_IN_ARTIFACT = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
+# Supervision, like systemd's Restart=on-failure: the command runs as a child of this loop (the
+# session leader whose pid is recorded); a non-zero exit or a kill restarts it after 1 s, then 2, 4 ...
+# up to 30 s, back to 1 s once it had run for 30 s. A clean exit (0) ends the slot. SIGTERM (a stop)
+# goes to the whole session: the loop then waits for the command to finish draining and exits with
+# it, never restarting. $1 is the file counting restarts; the command follows.
+SUPERVISE_SCRIPT = (
+    'restarts_file=$1; shift; restarts=0; delay=1; stopping=""; '
+    'trap \'stopping=1; kill -TERM "$child" 2>/dev/null\' TERM INT; '
+    "while :; do "
+    'started=$(date +%s); "$@" & child=$!; '
+    'wait "$child"; code=$?; '
+    'while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done; '
+    '[ -n "$stopping" ] && exit "$code"; '
+    '[ "$code" -eq 0 ] && exit 0; '
+    '[ $(( $(date +%s) - started )) -ge 30 ] && delay=1; '
+    "restarts=$((restarts + 1)); "
+    'echo "$restarts $code" >"$restarts_file"; '
+    'echo "cicd: exited with status $code; restart $restarts in ${delay}s" >&2; '
+    'sleep "$delay" & wait $!; '
+    '[ -n "$stopping" ] && exit "$code"; '
+    "delay=$((delay * 2)); [ $delay -gt 30 ] && delay=30; "
+    "done"
+)
 
 
 def _pack_directory(source: Path) -> bytes:
@@ -138,6 +161,19 @@ class ProcessRuntimeImpl:
         }
         return [item.format_map(values) for item in self.settings.command]
 
+    def supervised(self, host: Host, slot: Slot, release: Release) -> list[str]:
+        """The command under the restart loop (SUPERVISE_SCRIPT)."""
+        restarts = self._run_file(host, slot, "restarts")
+        return ["sh", "-c", SUPERVISE_SCRIPT, "cicd-supervise", restarts, *self.command(host, slot, release)]
+
+    def restarts(self, host: Host, slot: Slot) -> tuple[int, int | None]:
+        """How often the slot's command was restarted since its start, and its last exit status."""
+        raw = host.get(self._run_file(host, slot, "restarts"))
+        fields = raw.decode(errors="replace").split() if raw else []
+        if len(fields) != 2 or not all(field.isdigit() for field in fields):
+            return 0, None
+        return int(fields[0]), int(fields[1])
+
     def _env(self, slot: Slot, release: Release) -> dict[str, str]:
         facts = {
             **release.env,
@@ -159,10 +195,11 @@ class ProcessRuntimeImpl:
         release_dir = self.release_dir(host, release.version)
         record = {"version": release.version, "port": slot.port, "release_dir": release_dir}
         host.put(self._run_file(host, slot, "json"), json.dumps(record).encode())
+        host.run(["rm", "-f", self._run_file(host, slot, "restarts")])
         argv = [
             "sh", "-c", START_SCRIPT, "cicd-start", release_dir,
             self._run_file(host, slot, "log"), self._run_file(host, slot, "pid"),
-            *isolation.isolated(self.command(host, slot, release)),
+            *isolation.isolated(self.supervised(host, slot, release)),
         ]  # fmt: skip
         try:
             host.run(argv, input=isolation.exports(self._env(slot, release)), timeout=30)
@@ -181,7 +218,11 @@ class ProcessRuntimeImpl:
         raw = host.get(self._run_file(host, slot, "json"))
         version = json.loads(raw).get("version") if raw else None
         running = self._pid(host, slot) is not None
-        return SlotStatus(slot.color, running, version if running else None, "" if running else "stopped")
+        restarts, last_exit = self.restarts(host, slot)
+        detail = f"restarted {restarts} time(s), last exit status {last_exit}" if restarts else ""
+        if not running:
+            return SlotStatus(slot.color, False, None, "stopped")
+        return SlotStatus(slot.color, True, version, detail, restarts)
 
     def stop(self, host: Host, slot: Slot, *, grace_seconds: float | None = None) -> None:
         pid = self._pid(host, slot)
