@@ -31,6 +31,8 @@ OPERATIONS: dict[str, tuple[str, str, int]] = {
     "issues/list-comments": ("issues", "list_comments", 200),
     "issues/create-comment": ("issues", "create_comment", 201),
     "issues/update-comment": ("issues", "update_comment", 200),
+    "issues/list-for-repo": ("issues", "list_for_repo", 200),
+    "issues/create": ("issues", "create", 201),
     "repos/list-deployments": ("repos", "list_deployments", 200),
     "repos/create-deployment": ("repos", "create_deployment", 201),
     "repos/get-deployment": ("repos", "get_deployment", 200),

@@ -275,3 +275,37 @@ def environment(base: str, e: dict[str, Any]) -> dict[str, Any]:
         # GitHub's default, reported by the API though missing from its OpenAPI description.
         "can_admins_bypass": (e.get("protection") or {}).get("can_admins_bypass", True),
     }
+
+
+def issue(base: str, i: dict[str, Any], comments: int) -> dict[str, Any]:
+    repo, number = i["repo"], i["number"]
+    url = f"{base}/repos/{repo}/issues/{number}"
+    return {
+        "id": i["id"],
+        "node_id": f"I_{i['id']}",
+        "url": url,
+        "repository_url": f"{base}/repos/{repo}",
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"https://github.com/{repo}/issues/{number}",
+        "number": number,
+        "state": i["state"],
+        "title": i["title"],
+        "body": i["body"],
+        "user": user(base),
+        "labels": [
+            {"id": index + 1, "node_id": f"LA_{index + 1}", "url": f"{base}/repos/{repo}/labels/{name}",
+             "name": name, "color": "d73a4a", "default": False, "description": None}
+            for index, name in enumerate(i["labels"])
+        ],
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "locked": False,
+        "comments": comments,
+        "closed_at": None,
+        "created_at": i["created_at"],
+        "updated_at": i["updated_at"],
+        "author_association": "NONE",
+    }

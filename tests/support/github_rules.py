@@ -22,6 +22,8 @@ REQUIRED: dict[str, tuple[tuple[str, ...], str]] = {
     "issues/list-comments": (("issues", "pull-requests"), "read"),
     "issues/create-comment": (("issues", "pull-requests"), "write"),
     "issues/update-comment": (("issues", "pull-requests"), "write"),
+    "issues/list-for-repo": (("issues",), "read"),
+    "issues/create": (("issues",), "write"),
     "repos/list-deployments": (("deployments",), "read"),
     "repos/get-deployment": (("deployments",), "read"),
     "repos/list-deployment-statuses": (("deployments",), "read"),

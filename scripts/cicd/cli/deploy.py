@@ -124,6 +124,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     from cicd.deploy.report import Reporter
     from cicd.errors import CicdError
     from cicd.inputs import check_version, reason_from_user
+    from cicd.notify.hooks import DeployNotices
 
     check_version(args.release)
     args.reason = reason_from_user(args.reason)
@@ -132,18 +133,22 @@ def run_deploy(args: argparse.Namespace) -> int:
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
         artifact = str(Path(artifact).resolve())
     request = DeployRequest(args.release, identity.actor(), artifact, args.strategy, args.reason, args.wait)
+    notices = DeployNotices(Path(args.config_dir), env, args.release, args.reason, dry_run=args.dry_run)
+    notices.started()
     try:
         outcome = deploy(
             target, _record(target, env, dry_run=args.dry_run), request, Reporter(), dry_run=args.dry_run
         )
-    except CicdError:
+    except CicdError as err:
         from cicd.deploy.orchestrator import inspect
 
+        notices.failed(err)
         live = inspect(target)
         if gha.in_actions():
             gha.set_output("version", live.version or "")
             gha.set_output("live_color", live.color or "")
         raise
+    notices.finished(outcome)
     _publish(outcome, target)
     if gha.in_actions() and env.type == "production":  # what the approver sees: the delivery numbers
         from cicd.reports.delivery import step_summary
@@ -174,6 +179,9 @@ def run_rollback(args: argparse.Namespace) -> int:
         wait=args.wait,
         steal_stale_lock=args.steal_stale_lock,
     )
+    from cicd.notify.hooks import rollback_done
+
+    rollback_done(env, outcome)
     _publish(outcome, target)
     return 0
 
