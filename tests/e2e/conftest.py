@@ -79,23 +79,23 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def copy_repository(dest: Path) -> Path:
-    """This checkout's tracked files, as they are on disk, in a fresh repository with origin acme/sample."""
+def copy_repository(dest: Path, source: Path = REPO, origin: str = "acme/sample") -> Path:
+    """A checkout's tracked and new files, as they are on disk, in a fresh repository whose origin is
+    `origin` (this suite's checkout by default)."""
     files = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         check=True, capture_output=True,
     ).stdout.decode().split("\0")
     for name in filter(None, files):
-        source = REPO / name
-        if source.is_file():
+        if (source / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+            shutil.copy2(source / name, dest / name)
     # act's workflow schema predates `environment.deployment` (GitHub honours it; actionlint knows it):
     # the copy leaves it out, so act runs deploy.yml; the GitHub deployment is still cicd's own.
-    deploy = dest / ".github" / "workflows" / "deploy.yml"
-    deploy.write_text(deploy.read_text().replace(ACT_UNKNOWN_KEY, ""))
+    for workflow in (dest / ".github" / "workflows").glob("*.yml"):
+        workflow.write_text(workflow.read_text().replace(ACT_UNKNOWN_KEY, ""))
     git(dest, "init", "-q", "-b", "main")
-    git(dest, "remote", "add", "origin", "https://github.com/acme/sample.git")
+    git(dest, "remote", "add", "origin", f"https://github.com/{origin}.git")
     commit(dest, "feat: sample service")
     return dest
 

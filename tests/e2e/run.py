@@ -1,19 +1,22 @@
-"""Run one workflow of this checkout under act, the way the e2e tests do, and print its log.
+"""Run one workflow of a repository under act, the way the e2e tests do, and print its log.
 
-    .venv/bin/python -m tests.e2e.run                      # CI on a pull_request event
+    .venv/bin/python -m tests.e2e.run                      # this suite's CI on a pull_request event
     .venv/bin/python -m tests.e2e.run push ci.yml          # CI on a push to main (then cd-staging)
+    .venv/bin/python -m tests.e2e.run --repo ~/src/shop --suite-ref acme/cicd@<sha> push deploy.yml
 
-The checkout is copied to a temporary repository first (so nothing here changes), third-party actions
-run as the local stand-ins of tests/e2e/actions, and the GitHub API stand-in takes the API calls.
+The repository (this checkout by default) is copied to a temporary one first (so nothing there
+changes), third-party actions run as the local stand-ins of tests/e2e/actions, the suite's reusable
+workflows and actions (`--suite-ref`, as the repository's workflows reference them) are mapped to a copy
+of this checkout, and the GitHub API stand-in takes the API calls. `cicd workflows act` runs this.
 Exit status: act's.
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from tests.e2e.conftest import (
@@ -27,27 +30,43 @@ from tests.e2e.conftest import (
 )
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tests.e2e.run", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("event", nargs="?", default="pull_request", help="pull_request, push, ...")
+    parser.add_argument("workflow", nargs="?", default="ci.yml", help="file under .github/workflows")
+    parser.add_argument("--repo", type=Path, help="the repository whose workflows run (default: this one)")
+    parser.add_argument("--suite-ref", default="", metavar="OWNER/REPO@SHA",
+                        help="how the repository's workflows reference the suite (mapped to this checkout)")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
-    event = argv[0] if argv else "pull_request"
-    workflow = argv[1] if len(argv) > 1 else "ci.yml"
+    args = parse(argv)
     base = Path(tempfile.mkdtemp(prefix="act-run-"))
-    repo = base / "repo"
+    repo, suite = base / "repo", base / "suite"
     repo.mkdir()
-    copy_repository(repo)
+    suite.mkdir()
+    copy_repository(suite)
+    if args.repo:
+        copy_repository(repo, args.repo.resolve())
+    else:
+        copy_repository(repo)
     (base / "work").mkdir()
     port = free_port()
     api = subprocess.Popen(
         [sys.executable, str(REPO / "tests" / "support" / "github_api.py"), "--port", str(port),
-         "--state-file", str(base / "github.json"), "--token", TOKEN],
+         "--state-file", str(base / "github.json"), "--token", TOKEN,
+         "--workflows-dir", str(repo / ".github" / "workflows")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
     try:
         act = Act(repo, base / "work", f"http://127.0.0.1:{port}", variables={
             "CI_SERVICES": "host", "CI_PROXY_PORT": str(free_port()), "CI_SERVICE_PORT": str(free_port()),
         })
-        payload = pull_request_event(repo) if event == "pull_request" else push_event(repo)
-        run = act.run(event, workflow, payload, timeout=900)
+        act.env["E2E_SUITE_DIR"] = str(suite)
+        extra = ["--local-repository", f"{args.suite_ref}={suite}"] if args.suite_ref else []
+        payload = pull_request_event(repo) if args.event == "pull_request" else push_event(repo)
+        run = act.run(args.event, args.workflow, payload, timeout=900, extra=extra)
     finally:
         api.terminate()
     print(run.output)

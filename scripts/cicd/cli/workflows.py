@@ -60,6 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     same.add_argument("suite_root", type=Path, help="the suite's checkout (holds scripts/cicd)")
     same.set_defaults(handler=handle_same_suite)
 
+    act = verbs.add_parser("act", help="run a repository's workflow under act with the suite's stand-ins")
+    act.add_argument("event", nargs="?", default="pull_request", help="pull_request, push, workflow_dispatch")
+    act.add_argument("workflow", nargs="?", default="ci.yml", help="file under .github/workflows")
+    act.add_argument("--repo", type=Path, default=Path("."), help="the repository (default .)")
+    act.add_argument("--suite-ref", default="", metavar="OWNER/REPO@SHA",
+                     help="how its workflows reference the suite (mapped to the suite checkout)")
+    act.add_argument("--suite-dir", type=Path, help="a suite checkout (default: the one cicd runs from)")
+    act.set_defaults(handler=handle_act)
+
     init = subparsers.add_parser(
         "init", help="adopt the suite: config/, environment files, caller workflows pinned by SHA"
     )
@@ -183,6 +192,24 @@ def handle_same_suite(args: argparse.Namespace) -> int:
         return 1
     print(f"the installed cicd is the suite at {args.suite_root}")
     return 0
+
+
+def handle_act(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from cicd.errors import CicdError
+    from cicd.workflows.suite import installed_package
+
+    suite = (args.suite_dir or installed_package().parents[1]).resolve()
+    if not (suite / "tests" / "e2e" / "run.py").is_file():
+        raise CicdError(
+            f"{suite} is no checkout of the suite: the act stand-ins live in its tests/e2e",
+            hint="git clone the suite, `make install` there, then pass --suite-dir to it",
+        )
+    argv = [sys.executable, "-m", "tests.e2e.run", args.event, args.workflow]
+    argv += ["--repo", str(args.repo.resolve())]
+    argv += ["--suite-ref", args.suite_ref] if args.suite_ref else []
+    return subprocess.run(argv, cwd=suite, check=False).returncode
 
 
 def handle_init(args: argparse.Namespace) -> int:
