@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
     deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
+    deploy.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="replace an already prepared VERSION whose content (digest) differs from this artifact",
+    )
     deploy.set_defaults(handler=run_deploy)
 
     rollback = subparsers.add_parser(
@@ -132,7 +137,9 @@ def run_deploy(args: argparse.Namespace) -> int:
     artifact = args.artifact
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
         artifact = str(Path(artifact).resolve())
-    request = DeployRequest(args.release, identity.actor(), artifact, args.strategy, args.reason, args.wait)
+    request = DeployRequest(
+        args.release, identity.actor(), artifact, args.strategy, args.reason, args.wait, args.rebuild
+    )
     notices = DeployNotices(Path(args.config_dir), env, args.release, args.reason, dry_run=args.dry_run)
     notices.started()
     try:
