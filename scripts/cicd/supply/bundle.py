@@ -5,7 +5,8 @@ MANIFEST.sig.json signs):
 
     ledger/excerpt.jsonl      the ledger entries since the previous bundle, one canonical JSON per line
     ledger/head.json          where the excerpt starts (base seq/hash) and ends (head seq/hash)
-    attestations/sha256-…/    provenance and SBOM envelopes of every digest the excerpt deployed
+    attestations.jsonl        provenance and SBOM envelopes of every digest the excerpt deployed,
+                              one {digest, kind, envelope} per line (one file, however many deploys)
     trust-summary.json        per deploy: outcome, phases passed, who ran it, the supply-chain verdict
     release.json              environment, versions, live version, tool version, commit
     MANIFEST.json, MANIFEST.sig.json
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tarfile
 import time
 from dataclasses import dataclass
@@ -95,7 +95,7 @@ def write(
     }
     _write_json(out / "ledger" / "head.json", head)
     digests = sorted({e["digest"] for e in excerpt if DIGEST_RE.match(str(e.get("digest") or ""))})
-    copied = _copy_attestations(store, digests, out / "attestations")
+    copied = _copy_attestations(store, digests, out / "attestations.jsonl")
     summary = trust.summary(excerpt, copied, approval_required=approval_required)
     _write_json(out / "trust-summary.json", summary)
     _write_json(out / "release.json", {**release, "environment": environment, "digests": digests})
@@ -128,15 +128,15 @@ def _write_json(path: Path, data: object) -> None:
 def _copy_attestations(store: Path | None, digests: list[str], dest: Path) -> dict[str, list[str]]:
     """{digest: kinds copied}; a digest without attestations is kept with an empty list."""
     copied: dict[str, list[str]] = {}
+    lines = []
     for digest in digests:
         copied[digest] = []
         for kind in attestations.KINDS:
-            source = attestations.folder(store, digest) / f"{kind}.dsse.json" if store else None
-            if source is not None and source.is_file():
-                target = attestations.folder(dest, digest) / source.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
+            envelope = attestations.get(store, digest, kind) if store else None
+            if envelope is not None:
+                lines.append(canonical({"digest": digest, "kind": kind, "envelope": envelope}) + "\n")
                 copied[digest].append(kind)
+    _write(dest, "".join(lines))
     return copied
 
 

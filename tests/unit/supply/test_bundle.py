@@ -49,12 +49,14 @@ def bundled(project: Path, ci_key, store: Path, capsys) -> Path:
 
 def test_bundle_holds_excerpt_attestations_trust_summary_and_release(bundled: Path, project: Path, capsys):
     names = sorted(p.relative_to(bundled).as_posix() for p in bundled.rglob("*") if p.is_file())
-    digests = [digest_of(v).replace(":", "-") for v in ("1.0.0", "1.1.0")]
-    assert names == sorted([
-        "MANIFEST.json", "MANIFEST.sig.json", "ledger/excerpt.jsonl", "ledger/head.json", "release.json",
-        "trust-summary.json",
-        *(f"attestations/{d}/{k}.dsse.json" for d in digests for k in ("provenance", "sbom")),
-    ])
+    assert names == [
+        "MANIFEST.json", "MANIFEST.sig.json", "attestations.jsonl", "ledger/excerpt.jsonl",
+        "ledger/head.json", "release.json", "trust-summary.json",
+    ]
+    lines = [json.loads(line) for line in (bundled / "attestations.jsonl").read_text().splitlines()]
+    digests = sorted(digest_of(v) for v in ("1.0.0", "1.1.0"))
+    expected = [(d, k) for d in digests for k in ("provenance", "sbom")]
+    assert [(a["digest"], a["kind"]) for a in lines] == expected
     summary = json.loads((bundled / "trust-summary.json").read_text())
     assert summary["counts"] == {"deploys": 2, "succeeded": 2, "supply_chain_verified": 2,
                                  "with_provenance": 2, "with_sbom": 2}
@@ -67,7 +69,7 @@ def test_bundle_holds_excerpt_attestations_trust_summary_and_release(bundled: Pa
     assert (project / "bundle.tar.gz").is_file()
 
     code, out, _ = cicd(capsys, "audit", "verify-bundle", "bundle", "--trusted-key", "keys/ci.key.pub")
-    assert code == 0 and "8 files match the signed manifest; the ledger excerpt chains to" in out
+    assert code == 0 and "5 files match the signed manifest; the ledger excerpt chains to" in out
     assert cicd(capsys, "audit", "verify-bundle", "bundle.tar.gz")[0] == 0
 
 
@@ -116,15 +118,17 @@ def _swap_signature(root: Path, other_key) -> None:
     (root / "MANIFEST.sig.json").write_text(json.dumps(sig))
 
 
-def _sbom(root: Path) -> Path:
-    return next(root.glob("attestations/*/sbom.dsse.json"))
+def _relabel_sbom(root: Path, _key) -> None:
+    """The SBOM envelope passed off as provenance."""
+    path = root / "attestations.jsonl"
+    path.write_text(path.read_text().replace('"kind":"sbom"', '"kind":"provenance"', 1))
 
 
 TAMPERING = {
     "edited ledger entry": (_edit_excerpt, ["ledger/excerpt.jsonl: edited", "ledger/excerpt.jsonl:"]),
     "added file": (lambda root, key: (root / "notes.txt").write_text("x"), ["notes.txt: added"]),
     "removed file": (lambda root, key: (root / "release.json").unlink(), ["release.json: removed"]),
-    "edited SBOM": (lambda root, key: _sbom(root).write_text("{}"), ["/sbom.dsse.json: edited"]),
+    "relabelled SBOM": (_relabel_sbom, ["attestations.jsonl: edited"]),
     "edited manifest": (
         lambda root, key: (root / "MANIFEST.json").write_text(
             (root / "MANIFEST.json").read_text().replace("production", "staging")),
