@@ -88,8 +88,10 @@ def check_environment_name(name: str) -> str:
 
 def check_router_path(value: str) -> str:
     bad = sorted(set(ROUTER_PATH.sub("", value.replace("{environment}", "x"))))
+    if value.startswith("-"):  # it is also an argv item (`nginx -p PREFIX`): never an option
+        bad.insert(0, "a leading '-'")
     if bad or not value:
-        found = ", ".join(repr(char) for char in bad) or "nothing"
+        found = ", ".join(char if len(char) > 1 else repr(char) for char in bad) or "nothing"
         raise ValueError(
             f"{value!r} cannot go into a router config unquoted: use letters, digits and . _ / + @ = , ~ - "
             f"(and {{environment}}); found {found}"

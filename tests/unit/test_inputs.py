@@ -62,7 +62,7 @@ def test_environment_names_are_names_only(name: str) -> None:
 
 @pytest.mark.parametrize(
     "prefix",
-    ["/x; error_log injected.log debug; #", "a b", "x{y}", "$var", "x\ny", "x\\y", "'q'", '"q"', ""],
+    ["/x; error_log injected.log debug; #", "a b", "x{y}", "$var", "x\ny", "x\\y", "'q'", '"q"', "", "-s"],
 )
 def test_router_paths_refuse_config_syntax(prefix: str) -> None:
     with pytest.raises(ValueError, match="cannot go into a router config"):

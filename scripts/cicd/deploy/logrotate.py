@@ -22,8 +22,14 @@ ACCESS_LOG_LIMIT_BYTES = 64 * 1024 * 1024
 SIBLING_LOGS = ("preview.log",)
 
 
+# POSIX and python3 only (python3 is on every host already: the state store runs with it), so a
+# laptop's BSD userland rotates the same way as a Linux host.
+SIZE_COMMAND = ["python3", "-c", "import os, sys; print(os.path.getsize(sys.argv[1]))"]
+
+
 def rotation_commands(path: str) -> list[list[str]]:
-    return [["cp", "-f", "--", path, path + ".1"], ["truncate", "-s", "0", "--", path]]
+    # `cp /dev/null` truncates in place (the writers keep their file), where `truncate` is GNU only.
+    return [["cp", "-f", "--", path, path + ".1"], ["cp", "--", "/dev/null", path]]
 
 
 def rotate_access_logs(target: Target, out: Reporter, limit: int = ACCESS_LOG_LIMIT_BYTES) -> None:
@@ -39,7 +45,7 @@ def rotate_access_logs(target: Target, out: Reporter, limit: int = ACCESS_LOG_LI
 
 
 def rotate_if_large(host: Host, path: str, limit: int) -> bool:
-    size = host.run(["stat", "-c", "%s", "--", path], check=False)
+    size = host.run([*SIZE_COMMAND, path], check=False)
     if not size.ok or int(size.stdout.strip() or 0) <= limit:
         return False
     for argv in rotation_commands(path):
