@@ -28,6 +28,7 @@ HostName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
 # Values that end up in a router config, an argv or an HTTP request: checked for that syntax.
 RouterPath = Annotated[str, AfterValidator(inputs.check_router_path)]
+ArgvPath = Annotated[str, AfterValidator(inputs.check_argv_path)]
 HostAddress = Annotated[str, AfterValidator(inputs.check_host_address)]
 UrlPath = Annotated[str, AfterValidator(inputs.check_url_path)]
 HeaderValue = Annotated[str, AfterValidator(inputs.check_header_value)]
@@ -45,19 +46,21 @@ class HostSpec(_Strict):
     address: HostAddress = "127.0.0.1"
     port: Port = 22
     user: UserName | None = None
-    identity_file: str | None = None
-    known_hosts_file: str | None = None
+    identity_file: ArgvPath | None = None
+    known_hosts_file: ArgvPath | None = None
 
 
 class ProcessRuntime(_Strict):
     kind: Literal["process"] = "process"
     # argv template; {port}, {version}, {color} and {release_dir} are filled in per slot.
     command: list[str] = Field(min_length=1)
-    releases_dir: str = ".cicd/releases/{environment}"
+    releases_dir: ArgvPath = ".cicd/releases/{environment}"
     # pid files and per-slot logs of the running colors
-    run_dir: str = ".cicd/run/{environment}"
+    run_dir: ArgvPath = ".cicd/run/{environment}"
     # what `cicd deploy` ships when no --artifact is given: a directory or .tar.gz on the deploying machine
-    default_artifact: str = "examples/service"
+    default_artifact: ArgvPath = "examples/service"
+    # glob patterns (relative to the artifact) of what ships; empty: what git would ship (.gitignore)
+    include: list[str] = Field(default_factory=list)
     stop_grace_seconds: float = Field(10.0, ge=0, le=600)
     env: dict[str, str] = Field(default_factory=dict)
     # names of the deployer's secrets handed to the service (nothing else of its environment is)
@@ -108,7 +111,7 @@ class _RouterSettings(_Strict):
 class NginxRouter(_RouterSettings):
     kind: Literal["nginx"] = "nginx"
     prefix: RouterPath = ".cicd/nginx/{environment}"
-    binary: str = "nginx"
+    binary: ArgvPath = "nginx"
 
 
 class HaproxyRouter(_RouterSettings):
@@ -116,7 +119,7 @@ class HaproxyRouter(_RouterSettings):
 
     kind: Literal["haproxy"] = "haproxy"
     prefix: RouterPath = ".cicd/haproxy/{environment}"
-    binary: str = "haproxy"
+    binary: ArgvPath = "haproxy"
 
 
 # A router block without `kind` is nginx: an environment file written before HAProxy existed has nginx
@@ -224,7 +227,7 @@ class DeploySettings(_Strict):
     canary_steps: list[CanaryStep] = Field(default_factory=list)
     warm_seconds: float = Field(300.0, ge=0, description="old color kept up after the switch")
     releases_to_keep: int = Field(5, ge=1, le=100)
-    state_path: str = ".cicd/state/{environment}.db"
+    state_path: ArgvPath = ".cicd/state/{environment}.db"
     # the deploy lock expires this long after the last heartbeat, so a killed deploy frees it soon
     lock_ttl_seconds: float = Field(30.0, ge=2, le=3600)
     hooks: Hooks = Field(default_factory=Hooks.model_construct)

@@ -20,11 +20,12 @@ from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.nginx import Traffic
 from cicd.deploy.runner import Runner, RunState, describe
+from cicd.deploy.runtimes.artifact import Artifact
 from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import MarkKnownGood, Step, Verify
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
-from cicd.errors import UsageError, VerificationPaused
+from cicd.errors import DeploymentError, UsageError, VerificationPaused
 from cicd.inputs import check_version, clean_reason
 from cicd.state.client import LockLostError
 
@@ -37,6 +38,7 @@ class DeployRequest:
     strategy: str | None = None
     reason: str | None = None
     wait: bool = False
+    rebuild: bool = False  # replace a prepared version whose content differs
 
 
 @dataclass
@@ -164,8 +166,11 @@ def deploy(
     strategy = request.strategy or target.settings.strategy
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    # What would ship is checked here, before the lock, any hook or the dry run's plan.
+    artifact = target.runtime.check_artifact(Release(request.version, request.artifact))
     started = time.monotonic()
     if dry_run:
+        _changed_content(target, request, artifact)
         live = inspect(target)
         plan = build_plan(
             target.settings,
@@ -178,6 +183,9 @@ def deploy(
             f"dry run: deploy {request.version} to {target.environment} ({strategy}); "
             f"live now: {live.version or 'nothing'} on {live.color or '-'}; nothing will be changed"
         )
+        if artifact is not None:
+            what = f"{len(artifact.files)} file(s)" if artifact.files else "a tarball"
+            out.line(f"  artifact {artifact.source}: {what}, {artifact.digest}")
         out.line(f"  lock {target.environment} (ttl {target.settings.lock_ttl_seconds:g}s, heartbeat)")
         print_plan(out, plan)
         out.line(f"  unlock {target.environment}")
@@ -198,7 +206,8 @@ def deploy(
             f"deploy {request.version} to {target.environment} ({strategy}): live now "
             f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}"
         )
-        if live.version == request.version and live.color and _healthy(target, live.color):
+        changed = _changed_content(target, request, artifact)
+        if live.version == request.version and not changed and live.color and _healthy(target, live.color):
             if live.version not in record.known_good_versions() and not dry_run:
                 return _verify_interrupted(target, record, out, request, live, started)
             seconds = time.monotonic() - started
@@ -232,7 +241,24 @@ def deploy(
             reason=request.reason,
             previous_version=live.version,
         )
-        return _run(target, record, out, plan, "deploy", request.version, live, started)
+        rebuild = request.rebuild
+        return _run(target, record, out, plan, "deploy", request.version, live, started, rebuild=rebuild)
+
+
+def _changed_content(target: Target, request: DeployRequest, artifact: Artifact | None) -> bool:
+    """Whether this artifact differs from what the version already contains on the target (its
+    prepared release); refused unless --rebuild."""
+    if artifact is None:
+        return False
+    recorded = target.runtime.prepared_digest(target.primary, request.version)
+    if artifact is None or recorded in (None, artifact.digest):
+        return False
+    if not request.rebuild:
+        raise DeploymentError(
+            f"version {request.version} was released as {recorded}, but this artifact is {artifact.digest}: "
+            "give the new content a new version, or pass --rebuild to replace it"
+        )
+    return True
 
 
 def _verify_interrupted(
@@ -261,8 +287,10 @@ def _run(
     version: str,
     live: Live,
     started: float,
+    *,
+    rebuild: bool = False,
 ) -> Outcome:
-    run = RunState(version, live.color, live.version)
+    run = RunState(version, live.color, live.version, rebuild=rebuild)
     runner = Runner(target, record, out, run)
     try:
         runner.execute(plan)

@@ -64,7 +64,7 @@ class Record:
     def ledger_seq_of(self, digest: str) -> int | None:
         return None
 
-    def release(self, version: str, artifact: str | None) -> None:
+    def release(self, version: str, artifact: str | None, digest: str | None = None) -> None:
         pass
 
     def forget(self, version: str) -> None:
@@ -126,6 +126,7 @@ class StateRecord(Record):
         self.phases: list[dict] = []
         # called with the ledger head after every finished run (anchor.write on the target's hosts)
         self.anchor: Callable[[dict], None] | None = None
+        self.digests: dict[str, str] = {}  # version -> content digest, as prepared by this run
 
     @contextmanager
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> Iterator[Any]:
@@ -150,8 +151,9 @@ class StateRecord(Record):
     def switched(self, version: str | None, color: str | None, reason: str | None = None) -> None:
         if version:
             self.state.set_current(
-                version, color=color, deployed_by=self.actor, deployment_id=self.deployment_id, reason=reason
-            )
+                version, color=color, digest=self.digest_of(version), deployed_by=self.actor,
+                deployment_id=self.deployment_id, reason=reason,
+            )  # fmt: skip
 
     def current_version(self) -> str | None:
         return self.state.current().current_version
@@ -200,8 +202,9 @@ class StateRecord(Record):
             return
         if live_version and live_version != self.state.current().current_version:
             self.state.set_current(
-                live_version, color=live_color, deployed_by=self.actor, deployment_id=self.deployment_id
-            )
+                live_version, color=live_color, digest=self.digest_of(live_version), deployed_by=self.actor,
+                deployment_id=self.deployment_id,
+            )  # fmt: skip
         error = None if status == "succeeded" else detail
         self.state.finish_deployment(self.deployment_id, status, phases=self.phases, error=error)
         if figures:
@@ -221,8 +224,17 @@ class StateRecord(Record):
             {"action": "warm.keep", "version": version, "details": {"color": color, "until": until}}
         )
 
-    def release(self, version: str, artifact: str | None) -> None:
-        self.state.record_release(version, artifact)
+    def release(self, version: str, artifact: str | None, digest: str | None = None) -> None:
+        self.state.record_release(version, artifact, digest)
+        if digest:
+            self.digests[version] = digest
+
+    def digest_of(self, version: str) -> str | None:
+        """The content digest of `version`: as prepared by this run, else as recorded when it was."""
+        if version not in self.digests:
+            known = {release.version: release.digest for release in self.state.releases()}
+            self.digests.update({v: d for v, d in known.items() if d})
+        return self.digests.get(version)
 
     def forget(self, version: str) -> None:
         self.state.forget_release(version, reason="pruned")

@@ -62,6 +62,8 @@ class RunState:
     # the warm previous color the new version displaced ({color, version, until}): a run that fails
     # before its switch starts it again, so a failed deploy never costs the instant rollback
     replaced_warm: dict | None = None
+    rebuild: bool = False  # --rebuild: a prepared version may be replaced by other content
+    digest: str | None = None  # what the new version contains, as prepared
     switched: bool = False
     baseline: gates.GateResult | None = None
     verification: gates.GateResult | None = None
@@ -132,10 +134,15 @@ class Runner:
 
     def _prepare(self, step: PrepareRelease) -> str:
         release = Release(step.version, step.artifact)
-        for host in self.target.hosts:
-            self.target.runtime.prepare(host, release)
-        self.record.release(step.version, step.artifact)
-        return f"release {step.version} ready on {len(self.target.hosts)} host(s)"
+        runtime, rebuild = self.target.runtime, self.run.rebuild
+        digests = {runtime.prepare(host, release, rebuild=rebuild) for host in self.target.hosts}
+        if len(digests) > 1:  # the same tag pulled as different images: hosts would run different code
+            found = ", ".join(sorted(map(str, digests)))
+            raise DeploymentError(f"{step.version} is different content on different hosts: {found}")
+        self.run.digest = digests.pop()
+        self.record.release(step.version, step.artifact, self.run.digest)
+        content = f" ({self.run.digest})" if self.run.digest else ""
+        return f"release {step.version}{content} ready on {len(self.target.hosts)} host(s)"
 
     def _stop(self, step: StopSlot) -> str:
         stopped = []

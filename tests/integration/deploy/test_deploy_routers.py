@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from deploy_harness import live_version
+from deploy_harness import last_line, live_version
 
 from load import Load
 
@@ -175,3 +175,38 @@ def test_a_failed_deploy_keeps_the_warm_previous_color(project, router):
     assert rollback.returncode == 0, rollback.stderr
     assert "warm blue" in rollback.stdout and time.monotonic() - started < 10
     assert live_version(project, "staging") == "1.0.0"
+
+
+def test_a_version_is_its_content(project, router):
+    """A version names one content: a changed artifact under a released version is refused (both
+    digests named) until --rebuild; what ships leaves out .cicd/, VCS folders and .gitignored files."""
+    project.add_env("staging", router={"kind": router})
+    artifact = project.artifact("app")
+    (artifact / ".gitignore").write_text("*.local\nscratch/\n")
+    for leftover in (".cicd/state/x.db", ".git/HEAD", "notes.local", "scratch/big.bin"):
+        (artifact / leftover).parent.mkdir(parents=True, exist_ok=True)
+        (artifact / leftover).write_text("must not ship\n")
+    for version in ("1.0.0", "1.1.0"):
+        project.must_deploy("staging", version, "--artifact", str(artifact))
+    release = project.root / ".cicd" / "releases" / "staging" / "1.0.0"
+    assert (release / "sample_service" / "app.py").is_file()
+    assert not any((release / name).exists() for name in (".cicd", ".git", "notes.local", "scratch"))
+
+    (artifact / "sample_service" / "pricing.py").write_text(
+        (artifact / "sample_service" / "pricing.py").read_text() + "\n# changed after the release\n"
+    )
+    dry = project.deploy("staging", "1.0.0", "--artifact", str(artifact), "--dry-run")
+    refused = project.deploy("staging", "1.0.0", "--artifact", str(artifact))
+
+    assert dry.returncode == 1 and refused.returncode == 1
+    for result in (dry, refused):
+        message = last_line(result)
+        assert "version 1.0.0 was released as sha256:" in message and "this artifact is sha256:" in message
+        digests = [word.rstrip(",:") for word in message.split() if word.startswith("sha256:")]
+        assert len(set(digests)) == 2 and "--rebuild" in message
+    assert live_version(project, "staging") == "1.1.0"
+
+    rebuilt = project.deploy("staging", "1.0.0", "--artifact", str(artifact), "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "changed after the release" in (release / "sample_service" / "pricing.py").read_text()
+    assert project.status("staging")["current_version"] == "1.0.0"

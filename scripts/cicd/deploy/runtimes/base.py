@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from cicd.deploy.runtimes.artifact import Artifact
 from cicd.hosts.base import Host
 
 Color = Literal["blue", "green"]
@@ -69,9 +70,19 @@ class SlotStatus:
 class Runtime(Protocol):
     kind: str
 
-    def prepare(self, host: Host, release: Release) -> None:
-        """Make the release runnable on the host (copy/extract an artifact, pull or check an image).
-        Idempotent: preparing a release that is already there is cheap. Raises DeploymentError."""
+    def check_artifact(self, release: Release) -> Artifact | None:
+        """Check on the deploying machine what `prepare` will ship, before any hook runs and in a dry
+        run (the process runtime's artifact.Artifact, with its digest); None where nothing is local."""
+        ...
+
+    def prepared_digest(self, host: Host, version: str) -> str | None:
+        """The content digest of `version` as prepared on the host; None when it is not prepared."""
+        ...
+
+    def prepare(self, host: Host, release: Release, *, rebuild: bool = False) -> str | None:
+        """Make the release runnable on the host (copy/extract an artifact, pull or check an image) and
+        return its content digest. Idempotent for the same content; the same version with another
+        digest raises DeploymentError naming both, unless `rebuild`."""
         ...
 
     def start(self, host: Host, slot: Slot, release: Release) -> None:

@@ -121,26 +121,45 @@ class DockerRuntimeImpl:
             raise DeploymentError(f"docker on {host.name}: {err}") from err
 
     # -- releases ------------------------------------------------------------------------------------
-    def _image_present(self, host: Host, ref: str) -> bool:
-        return self._docker(host, "image", "inspect", "--format", "{{.Id}}", ref).ok
+    def _image_id(self, host: Host, ref: str) -> str | None:
+        """The image's content digest (its id, sha256:...) on the host; None when it is not there."""
+        found = self._docker(host, "image", "inspect", "--format", "{{.Id}}", ref)
+        return found.stdout.strip() or None if found.ok else None
 
-    def prepare(self, host: Host, release: Release) -> None:
-        """Pull the image when it is not on the host; an --artifact image is tagged as <image>:<version>."""
+    def prepared_digest(self, host: Host, version: str) -> str | None:
+        return self._image_id(host, self.image_ref(version)) if version in self._prepared(host) else None
+
+    def check_artifact(self, release: Release) -> None:
+        """Images are checked on the hosts when prepared (they live in a registry, not here)."""
+
+    def prepare(self, host: Host, release: Release, *, rebuild: bool = False) -> str:
+        """Pull the image when it is not on the host; an --artifact image is tagged as <image>:<version>.
+        Returns the image id. A version already prepared as another image is refused unless `rebuild`."""
         wanted = self.image_ref(release.version)
         source = release.artifact or wanted
-        if not self._image_present(host, source):
+        image_id = self._image_id(host, source)
+        if image_id is None:
             pulled = self._docker(host, "pull", source, timeout=PULL_TIMEOUT)
-            if not pulled.ok or not self._image_present(host, source):
+            image_id = self._image_id(host, source) if pulled.ok else None
+            if image_id is None:
                 raise DeploymentError(
                     f"image not found: {source} on {host.name} ({_tail(pulled.stderr or pulled.stdout)}); "
                     "build and push it first, or check the name and tag"
                 )
         if source != wanted:
+            prepared = self._image_id(host, wanted) if release.version in self._prepared(host) else None
+            if prepared not in (None, image_id) and not rebuild:
+                raise DeploymentError(
+                    f"version {release.version} is already prepared on {host.name} as {prepared}, but "
+                    f"{source} is {image_id}: give the new image a new version, or pass --rebuild to "
+                    "replace it"
+                )
             tagged = self._docker(host, "tag", source, wanted)
             if not tagged.ok:
                 detail = _tail(tagged.stderr)
                 raise DeploymentError(f"cannot tag {source} as {wanted} on {host.name}: {detail}")
         self._remember(host, release.version)
+        return image_id
 
     def _prepared(self, host: Host) -> dict[str, float]:
         raw = host.get(self._state_file(host))

@@ -13,15 +13,14 @@ without taking it down. Everything goes through the Host, so the same code runs 
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 import time
 from pathlib import Path
 
 from cicd.config.deploy import ProcessRuntime
 from cicd.deploy import isolation
+from cicd.deploy.runtimes.artifact import Artifact, inspect_artifact
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
@@ -34,7 +33,6 @@ START_SCRIPT = (
     'setsid "$@" >"$log" 2>&1 </dev/null & '
     'echo $! >"$pidfile.tmp" && mv -f "$pidfile.tmp" "$pidfile"'
 )
-SKIP_IN_ARTIFACT = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 # Supervision, like systemd's Restart=on-failure: the command runs as a child of this loop (the
 # session leader whose pid is recorded); a non-zero exit or a kill restarts it after 1 s, then 2, 4 ...
 # up to 30 s, back to 1 s once it had run for 30 s. A clean exit (0) ends the slot. SIGTERM (a stop)
@@ -60,16 +58,12 @@ SUPERVISE_SCRIPT = (
 )
 
 
-def _pack_directory(source: Path) -> bytes:
-    buffer = io.BytesIO()
-
-    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        return None if set(Path(info.name).parts) & SKIP_IN_ARTIFACT else info
-
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for child in sorted(source.iterdir()):
-            tar.add(child, arcname=child.name, filter=keep)
-    return buffer.getvalue()
+def _marker_digest(raw: bytes) -> str | None:
+    try:
+        marker = json.loads(raw)
+    except ValueError:
+        return None
+    return marker.get("digest") if isinstance(marker, dict) else None
 
 
 class ProcessRuntimeImpl:
@@ -97,30 +91,44 @@ class ProcessRuntimeImpl:
         return os.path.join(self._dir(host, self.settings.run_dir), f"{slot.color}.{suffix}")
 
     # -- releases ------------------------------------------------------------------------------------
-    def artifact_bytes(self, release: Release) -> bytes:
+    def check_artifact(self, release: Release) -> Artifact:
+        """The artifact on the deploying machine, checked, with its digest (before any hook runs)."""
         source = Path(release.artifact or self.settings.default_artifact)
         if not source.is_absolute():
             source = Path(self.base_dir) / source
-        if source.is_dir():
-            return _pack_directory(source)
-        if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
-            return source.read_bytes()
-        raise DeploymentError(
-            f"artifact {source} not found: give --artifact a directory or a .tar.gz of the service"
-        )
+        return inspect_artifact(source, self.settings.include)
 
-    def prepare(self, host: Host, release: Release) -> None:
-        final = self.release_dir(host, release.version)
-        if host.get(os.path.join(final, ".cicd-release")) is not None:
-            return  # versions are immutable: a prepared release is reused as it is
+    def prepare(self, host: Host, release: Release, *, rebuild: bool = False) -> str:
+        """Unpack the artifact as the version's release dir; returns its digest. A version names one
+        content: the same version with another digest is refused, naming both, unless `rebuild`."""
+        artifact = self.check_artifact(release)
+        raw = host.get(os.path.join(self.release_dir(host, release.version), ".cicd-release"))
+        prepared = _marker_digest(raw) if raw is not None else None
+        if raw is not None and prepared in (artifact.digest, None):
+            return artifact.digest  # the same content (or a release from before digests): reused
+        if raw is not None and not rebuild:
+            raise DeploymentError(
+                f"version {release.version} is already prepared on {host.name} as {prepared}, but this "
+                f"artifact is {artifact.digest}: give the new content a new version, or pass --rebuild "
+                "to replace it"
+            )
+        self._unpack(host, release.version, artifact)
+        return artifact.digest
+
+    def prepared_digest(self, host: Host, version: str) -> str | None:
+        raw = host.get(os.path.join(self.release_dir(host, version), ".cicd-release"))
+        return _marker_digest(raw) if raw is not None else None
+
+    def _unpack(self, host: Host, version: str, artifact: Artifact) -> None:
+        final = self.release_dir(host, version)
         incoming = f"{final}.incoming"
         archive = f"{final}.tar.gz"
-        host.put(archive, self.artifact_bytes(release))
+        host.put(archive, artifact.pack())
         host.run(["rm", "-rf", incoming])
         host.run(["mkdir", "-p", incoming])
         host.run(["tar", "-xzf", archive, "-C", incoming])
-        marker = json.dumps({"version": release.version, "prepared_at": time.time()}).encode()
-        host.put(os.path.join(incoming, ".cicd-release"), marker)
+        marker = {"version": version, "digest": artifact.digest, "prepared_at": time.time()}
+        host.put(os.path.join(incoming, ".cicd-release"), json.dumps(marker).encode())
         host.run(["rm", "-rf", final])
         host.run(["mv", incoming, final])  # one rename: a release dir is complete or absent
         host.run(["rm", "-f", archive])
