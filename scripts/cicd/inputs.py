@@ -99,6 +99,16 @@ def check_router_path(value: str) -> str:
     return value
 
 
+def check_argv_path(value: str) -> str:
+    """A path that becomes an argv item (mkdir, tar, ssh -i, a router binary): never an option."""
+    if not value or value.startswith("-") or _FORGING.search(value) or _LINE_BREAKS.search(value):
+        raise ValueError(
+            f"{value!r} is not usable as a path: it must not be empty, start with '-', or contain line "
+            "breaks or control characters"
+        )
+    return value
+
+
 def check_listen(value: str) -> str:
     match = LISTEN.fullmatch(value)
     if not match:

@@ -105,3 +105,10 @@ def test_url_paths_and_host_addresses() -> None:
     for bad in ("1.2.3.4;", "-oProxyCommand=x", "a b"):
         with pytest.raises(ValueError, match="not a host name"):
             inputs.check_host_address(bad)
+
+
+@pytest.mark.parametrize("path", ["", "-rf", "--x", "a\nb", "tab\there", "x\x1b[0m"])
+def test_argv_paths_are_never_options_or_multi_line(path: str) -> None:
+    with pytest.raises(ValueError, match="not usable as a path"):
+        inputs.check_argv_path(path)
+    assert inputs.check_argv_path("/srv/my app/releases") == "/srv/my app/releases"

@@ -25,6 +25,7 @@ def test_injection_and_out_of_range_values_are_located_errors(
         ("    listen: 127.0.0.1:18080\n", "    listen: 127.0.0.1:0\n"),
         ("{path: /healthz,", '{path: /healthz, host_header: "a\\r\\nX-Evil: 1",'),
         ("      transport: local\n", '      transport: local\n      address: "1.2.3.4;"\n'),
+        ("  releases_to_keep: 5\n", '  releases_to_keep: 5\n  state_path: "--rf.db"\n'),
     ]:
         assert old in text
         text = text.replace(old, new)
@@ -39,6 +40,7 @@ def test_injection_and_out_of_range_values_are_located_errors(
         "deploy.router.preview_listen": "port 99999 is out of range",
         "deploy.health.host_header": "not a valid HTTP header value",
         "deploy.hosts[0].address": "not a host name or IP address",
+        "deploy.state_path": "is not usable as a path",
     }
     assert len(lines) == len(expected)
     for key, message in expected.items():
