@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the suite drives for real: nginx (traffic switch), podman + runc
+# Installs the Debian packages the suite drives for real: nginx and haproxy (traffic switches), podman + runc
 # (a Docker-compatible engine), openssh-server (remote hosts), docker-registry, shellcheck
 # (workflow lint), busybox-static (test images built FROM scratch) and wrk (load).
 # Only missing packages are installed, so a second run costs nothing.
@@ -7,6 +7,7 @@ set -euo pipefail
 
 declare -A needs=(
   [nginx]=/usr/sbin/nginx
+  [haproxy]=/usr/sbin/haproxy  # the reload-free router (runtime API on a unix socket)
   [podman]=/usr/bin/podman
   [runc]=/usr/sbin/runc
   [openssh-server]=/usr/sbin/sshd
@@ -37,7 +38,7 @@ sudo=""
 echo "installing: ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-# The packaged nginx and sshd start system-wide services we do not use; tests run private instances.
+# The packaged nginx, haproxy and sshd start system-wide services we do not use; tests run private instances.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-  $sudo systemctl disable --now nginx ssh prometheus prometheus-pushgateway >/dev/null 2>&1 || true
+  $sudo systemctl disable --now nginx haproxy ssh prometheus prometheus-pushgateway >/dev/null 2>&1 || true
 fi
