@@ -11,6 +11,7 @@ from cicd.reports.sources import EnvironmentRecords
 from cicd.reports.stats import median, percentile
 
 RECENT_DEPLOYS = 20  # shown as timelines
+PHASE_WINDOW = 500  # newest deploys whose phases make the per-phase durations: how deploys run now
 
 
 def live(records: EnvironmentRecords) -> dict[str, Any] | None:
@@ -78,7 +79,7 @@ def environment(records: EnvironmentRecords) -> dict[str, Any]:
         "rollbacks": sum(1 for d in items if d.kind == "rollback" or d.status == "rolled_back"),
         "outcomes": dict(Counter(d.status for d in items)),
         "duration": {"median_seconds": median(durations), "p95_seconds": percentile(durations, 0.95)},
-        "phases": phase_durations(items),
+        "phases": phase_durations(items[-PHASE_WINDOW:]),
         "mttr_seconds": median([max(0.0, s) for s in restores]),
         "recent": [timeline(item) for item in reversed(items[-RECENT_DEPLOYS:])],
     }
