@@ -18,8 +18,9 @@ def _pick(cls: type, data: dict) -> dict:
 
 
 def _printable(data: dict, *keys: str) -> dict:
-    """Free text stored by an older version, or by a tool other than cicd, still shown as one clean
-    line. Only for what is shown; ledger entries stay as stored (their hashes cover them)."""
+    """A lock's free text stored by an older version, or by a tool other than cicd, shown as one clean
+    line wherever the lock is described. History and ledger entries stay as stored (the ledger's hashes
+    cover them); their tables clean what they show (render.py)."""
     return {
         key: printable(value) if key in keys and isinstance(value, str) else value
         for key, value in data.items()
@@ -123,7 +124,7 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: dict) -> Deployment:
-        return cls(**_printable(_pick(cls, data), "reason", "error"))
+        return cls(**_pick(cls, data))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
