@@ -6,13 +6,14 @@ and before the target changes; CI's own digest deploys, and the verdict is in th
 goes into a signed audit bundle that verifies.
 """
 
+import os
 import subprocess
 
 import pytest
 
 from cicd.supply import keys
 
-from .conftest import VENV_BIN, commit, live_version, stop_environment, write_environment
+from .conftest import TOKEN, VENV_BIN, commit, live_version, stop_environment, write_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(360)]
 
@@ -38,12 +39,13 @@ jobs:
       digest: ${{ inputs.digest }}
       reason: promotion drill
 """
+APPROVAL = "approval: {required: true, reviewers: [team:42], prevent_self_review: true}\n"
 CI_IDENTITY = "https://github.com/acme/sample/.github/workflows/cd-staging.yml@refs/heads/main"
 
 
-def cicd(*argv: str, cwd) -> subprocess.CompletedProcess:
+def cicd(*argv: str, cwd, env=None) -> subprocess.CompletedProcess:
     argv = [str(VENV_BIN / "cicd"), *argv]
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60)
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
 
 
 def attest(repo, store, key, digest):
@@ -58,14 +60,15 @@ def attest(repo, store, key, digest):
 
 
 @pytest.fixture
-def production(act, tmp_path):
+def production(act, tmp_path, github_api):
     keys_dir, store = tmp_path / "keys", tmp_path / "attestations"
     keys.generate(keys_dir / "ci.key")
     keys.generate(keys_dir / "foreign.key")
     url = write_environment(act.repo, tmp_path / "production-state", name="production")
     env_file = act.repo / "config" / "environments" / "production.yml"
-    # No approval block: this drill is about what may be deployed, not who approves it.
-    text = "".join(line for line in env_file.read_text().splitlines(True) if not line.startswith("approval:"))
+    text = env_file.read_text()
+    if "approval:" not in text:  # production is approval-gated; the gate checks GitHub enforces it
+        text = text.replace("lock_environment:", APPROVAL + "lock_environment:", 1)
     env_file.write_text(text + f"""supply_chain:
   verifier: local
   repository: acme/sample
@@ -77,6 +80,12 @@ def production(act, tmp_path):
 """)
     (act.repo / ".github" / "workflows" / "promote.yml").write_text(CALLER)
     commit(act.repo, "chore: production trusts CI's key")
+    # What an administrator does once: the GitHub Environment's protection, from the file.
+    env = {**os.environ, "GITHUB_API_URL": github_api.url, "GITHUB_REPOSITORY": "acme/sample",
+           "GITHUB_TOKEN": TOKEN}
+    env.pop("GITHUB_ACTIONS", None)
+    applied = cicd("github", "environments", "apply", "--env", "production", cwd=act.repo, env=env)
+    assert applied.returncode == 0, applied.stderr
     yield url, keys_dir, store
     stop_environment(act.repo, "production")
 
