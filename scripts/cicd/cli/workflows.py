@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     notes.add_argument("--summary", action="store_true", help="also append them to the job summary")
     notes.set_defaults(handler=handle_release_notes)
     # check, next and changelog follow the same Conventional Commits rules (docs/SECURITY.md).
-    importlib.import_module("cicd.cli.supply").register_release(release_verbs)
+    importlib.import_module("cicd.cli.release").register_release(release_verbs)
 
 
 def handle_pin(args: argparse.Namespace) -> int:
