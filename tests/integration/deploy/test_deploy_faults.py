@@ -196,7 +196,7 @@ def test_a_full_disk_or_read_only_state_directory_stops_before_anything_changes(
     subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k", "count=1000"], capture_output=True)
     full = project.deploy("staging", "1.1.0")
     assert full.returncode == 1, full.stdout + full.stderr
-    assert "full" in last_line(full) and "staging.db" in last_line(full), full.stderr
+    assert "space" in last_line(full) and "staging.db" in last_line(full), full.stderr
     assert live_version(project, "staging") == "1.0.0"
     filler.unlink()
 
