@@ -34,6 +34,11 @@ def test_one_github_deployment_names_what_promotion_reads_back():
     argv = open_argv(rollback, "f" * 40, {"current_version": "1.2.0", "previous_version": "1.1.0"})
     assert argv[argv.index("--task") + 1] == "deploy:rollback"
     assert argv[argv.index("--version") + 1] == "1.1.0"  # the version it goes back to
+    # after a rollback, previous is the bad version: the deployment names status's known-good target
+    after_rollback = {"current_version": "1.1.0", "previous_version": "1.2.0",
+                      "rollback_target": {"version": "1.0.0", "how": "cold", "command": "cicd rollback"}}
+    argv = open_argv(rollback, "f" * 40, after_rollback)
+    assert argv[argv.index("--version") + 1] == "1.0.0"
 
 
 @pytest.mark.parametrize(

@@ -80,10 +80,14 @@ def status_argv(inputs: DeployInputs) -> list[str]:
     return ["cicd", "status", "--env", inputs.environment, "--config-dir", inputs.config_dir, "--json"]
 
 
+# `cicd status` exits 3 when degraded and 4 when down: it still printed the state, which matters most then.
+STATUS_READ = (0, 3, 4)
+
+
 def read_status(inputs: DeployInputs) -> dict[str, object]:
     """`cicd status --json` of the environment; {} when nothing was ever deployed or it cannot say."""
     done = subprocess.run(status_argv(inputs), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
+    if done.returncode not in STATUS_READ:
         print(done.stderr.strip(), file=sys.stderr)
         return {}
     try:
@@ -130,11 +134,20 @@ def step_before(inputs: DeployInputs) -> int:
     return 0
 
 
+def _default_rollback_target(before: dict[str, object]) -> str:
+    """Where `cicd rollback` without --to goes (status's rollback_target: a known-good release), else
+    the previous version (a status from before rollback targets existed)."""
+    target = before.get("rollback_target")
+    if isinstance(target, dict) and target.get("version"):
+        return str(target["version"])
+    return str(before.get("previous_version") or "")
+
+
 def open_argv(inputs: DeployInputs, ref: str, before: dict[str, object]) -> list[str]:
     """The one GitHub deployment of this run: what promotion later reads back. A rollback names the
     version it goes back to (the given one, else the previous one) and carries the task deploy:rollback."""
     rollback = inputs.operation == "rollback"
-    version = inputs.version or (str(before.get("previous_version") or "") if rollback else "") or "previous"
+    version = inputs.version or (_default_rollback_target(before) if rollback else "") or "previous"
     argv = ["cicd", "github", "deployment", "start", "--env", inputs.environment, "--version", version]
     argv += ["--ref", ref, "--description", f"{inputs.operation} {version}"[:140]]
     argv += ["--task", "deploy:rollback" if rollback else "deploy"]
