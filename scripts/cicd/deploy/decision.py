@@ -90,7 +90,8 @@ def accept(target: Any, record: Any, version: str, *, reason: str, out: Any) -> 
     from cicd.deploy.orchestrator import inspect
     from cicd.errors import DeploymentError
 
-    with record.lock(owner=f"accept {version}", reason=f"accept {version}", ttl=30.0, wait=False):
+    ttl = target.settings.lock_ttl_seconds
+    with record.lock(owner=f"accept {version}", reason=f"accept {version}", ttl=ttl, wait=False):
         live = inspect(target)
         if live.version != version:
             raise DeploymentError(
