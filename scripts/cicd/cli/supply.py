@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from cicd.errors import SupplyChainError, UsageError
@@ -57,6 +58,10 @@ def register_audit(actions: argparse._SubParsersAction, common) -> None:
     bundle.add_argument("--key", type=Path, required=True, help="ed25519 private key that signs the manifest")
     bundle.add_argument("--attestations", type=Path, help="attestation store (default: the policy's)")
     bundle.add_argument("--release-tag", default="", help="the release this bundle belongs to")
+    bundle.add_argument(
+        "--github-attestations", action="store_true",
+        help="first download each deployed image's attestations from GitHub (gh attestation download)",
+    )  # fmt: skip
     bundle.set_defaults(handler=run_audit_bundle)
     check = actions.add_parser("verify-bundle", help="check a bundle's files, signature and ledger chain")
     check.add_argument("bundle", type=Path, help="bundle directory or .tar.gz")
@@ -183,6 +188,9 @@ def run_audit_bundle(args: argparse.Namespace) -> int:
     store = args.attestations
     if store is None and env.supply_chain is not None:
         store = Path(args.config_dir).resolve().parent / env.supply_chain.attestations
+    if args.github_attestations:
+        store = store or Path(tempfile.mkdtemp(prefix="cicd-attestations-"))
+        _download_attestations(store, bundle.excerpt_since_last_bundle(ledger)[0])
     release = {
         "release_tag": args.release_tag or None,
         "live_version": state.current().current_version,
@@ -212,6 +220,24 @@ def run_audit_bundle(args: argparse.Namespace) -> int:
     print(f"tarball: {written.tarball}")
     print(f"head: seq {written.head_seq} {written.head_hash}")
     return 0
+
+
+def _download_attestations(store: Path, excerpt: list[dict]) -> None:
+    """Sigstore bundles of every image the excerpt deployed (artifact `name@sha256:...`)."""
+    from cicd.supply.attestations import download_github
+    from cicd.supply.verify import run_command
+
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    if not repository:
+        raise UsageError("--github-attestations needs $GITHUB_REPOSITORY (owner/name)")
+    images = {}
+    for entry in excerpt:
+        artifact = (entry.get("details") or {}).get("artifact")
+        if entry.get("digest") and isinstance(artifact, str) and "@sha256:" in artifact:
+            images[entry["digest"]] = artifact
+    for digest, image in sorted(images.items()):
+        kinds = download_github(store, image, digest, repository, run_command)
+        print(f"attestations of {digest}: {', '.join(kinds) or 'none'}")
 
 
 def run_audit_verify_bundle(args: argparse.Namespace) -> int:

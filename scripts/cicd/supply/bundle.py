@@ -5,8 +5,8 @@ MANIFEST.sig.json signs):
 
     ledger/excerpt.jsonl      the ledger entries since the previous bundle, one canonical JSON per line
     ledger/head.json          where the excerpt starts (base seq/hash) and ends (head seq/hash)
-    attestations.jsonl        provenance and SBOM envelopes of every digest the excerpt deployed,
-                              one {digest, kind, envelope} per line (one file, however many deploys)
+    attestations.jsonl        provenance and SBOM of every digest the excerpt deployed, one
+                              {digest, kind, envelope | sigstore_bundle} per line (one file in all)
     trust-summary.json        per deploy: outcome, phases passed, who ran it, the supply-chain verdict
     release.json              environment, versions, live version, tool version, commit
     MANIFEST.json, MANIFEST.sig.json
@@ -133,8 +133,12 @@ def _copy_attestations(store: Path | None, digests: list[str], dest: Path) -> di
         copied[digest] = []
         for kind in attestations.KINDS:
             envelope = attestations.get(store, digest, kind) if store else None
+            sigstore = attestations.get_sigstore(store, digest, kind) if store else None
             if envelope is not None:
                 lines.append(canonical({"digest": digest, "kind": kind, "envelope": envelope}) + "\n")
+            if sigstore is not None:
+                lines.append(canonical({"digest": digest, "kind": kind, "sigstore_bundle": sigstore}) + "\n")
+            if envelope is not None or sigstore is not None:
                 copied[digest].append(kind)
     _write(dest, "".join(lines))
     return copied

@@ -149,9 +149,9 @@ def github_checks(image: str, digest: str, expected: Builder, *, require_sbom: b
 Runner = Callable[[Sequence[str]], "tuple[int, str]"]
 
 
-def run_command(argv: Sequence[str]) -> tuple[int, str]:
+def run_command(argv: Sequence[str], cwd: str | None = None) -> tuple[int, str]:
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=120, check=False, cwd=cwd)
     except FileNotFoundError:
         return 127, f"{argv[0]} is not installed"
     except subprocess.TimeoutExpired:

@@ -179,3 +179,51 @@ def test_keys_are_checked(tmp_path: Path) -> None:
     (tmp_path / "junk.pem").write_text("not a key")
     with pytest.raises(Exception, match="not a PEM key"):
         keys.load_public(tmp_path / "junk.pem")
+
+
+def test_github_attestations_are_downloaded_into_the_bundle(project: Path, store: Path, capsys,
+                                                            monkeypatch) -> None:
+    """With verifier github the proof lives in GitHub: `gh attestation download` (answered here the
+    way gh writes its file: one Sigstore bundle per line, each wrapping the DSSE envelope)."""
+    from cicd.supply import attestations, statement
+
+    from .conftest import BOM, CI
+
+    digest = digest_of("image on GitHub")
+    image = f"ghcr.io/acme/sample/sample-service@{digest}"
+    seen = []
+
+    def gh(argv, cwd=None):
+        seen.append(list(argv))
+        lines = []
+        for made in (statement.provenance("ghcr.io/acme/sample/sample-service", digest, CI, "c" * 40, "9"),
+                     statement.sbom("ghcr.io/acme/sample/sample-service", digest, BOM)):
+            payload = base64.b64encode(json.dumps(made).encode()).decode()
+            lines.append(json.dumps({
+                "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                "verificationMaterial": {"certificate": {"rawBytes": "MIIC..."}},
+                "dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json",
+                                 "signatures": [{"sig": "MEUC..."}]},
+            }))
+        (Path(cwd) / f"{digest}.jsonl").write_text("\n".join(lines) + "\n")
+        return 0, ""
+
+    monkeypatch.setattr("cicd.supply.verify.run_command", gh)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/sample")
+    state = open_state("production", str(project / ".cicd" / "state" / "{environment}.db"))
+    state.finish_deployment(state.start_deployment("3.0.0", digest=digest, artifact=image), "succeeded")
+    code, out, err = cicd(capsys, "audit", "bundle", "--env", "production", "--out", "gh",
+                          "--key", "keys/ci.key", "--github-attestations")
+    assert code == 0, err
+    assert f"attestations of {digest}: provenance, sbom" in out
+    assert seen == [["gh", "attestation", "download", f"oci://{image}", "--repo", "acme/sample"]]
+    lines = [json.loads(line) for line in (project / "gh" / "attestations.jsonl").read_text().splitlines()]
+    assert [(a["kind"], "sigstore_bundle" in a) for a in lines] == [("provenance", True), ("sbom", True)]
+    summary = json.loads((project / "gh" / "trust-summary.json").read_text())
+    assert summary["counts"]["with_provenance"] == 1 and summary["counts"]["with_sbom"] == 1
+
+    def failing(argv, cwd=None):
+        return 1, "HTTP 404: no attestations found"
+
+    with pytest.raises(Exception, match=r"gh attestation download .* failed"):
+        attestations.download_github(store, image, digest_of("other"), "acme/sample", failing)
