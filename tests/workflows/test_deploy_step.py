@@ -1,10 +1,13 @@
 """The reusable deploy workflow's steps: inputs from the environment, argv as data, the summary."""
 
+from pathlib import Path
+
 import pytest
 
 from cicd.errors import UsageError
 from cicd.workflows.deploy_step import DeployInputs, open_argv, run_argv, summary
 
+REPO = Path(__file__).resolve().parents[2]
 BASE = {"CICD_ENVIRONMENT": "staging", "CICD_CONFIG_DIR": "config"}
 
 
@@ -61,3 +64,31 @@ def test_summary_shows_before_and_after():
     assert "### ✅ rollback `staging`: success" in text
     assert "| version | `1.1.0` | `1.0.0` |" in text and "| live color | `green` | `blue` |" in text
     assert "Reason: drill" in text
+
+
+def test_a_ci_built_archive_is_what_a_process_runtime_deploys(tmp_path, monkeypatch):
+    import hashlib
+
+    from cicd.errors import CicdError
+    from cicd.workflows.deploy_step import with_package
+
+    monkeypatch.chdir(REPO)  # config/environments/staging.yml: a process runtime
+    inputs = DeployInputs.from_env({**BASE, "CICD_VERSION": "1.2.0", "CICD_PACKAGE": "sample-service-package",
+                                    "CICD_DIGEST": "sha256:" + "e" * 64})
+    folder = tmp_path / "cicd-package"
+    folder.mkdir()
+    with pytest.raises(CicdError, match=r"holds 0 \.tar\.gz files"):
+        with_package(inputs, folder)
+    (folder / "sample-service.tar.gz").write_bytes(b"archive bytes")
+    packaged = with_package(inputs, folder)
+    assert packaged.digest == "sha256:" + hashlib.sha256(b"archive bytes").hexdigest()
+    argv = run_argv(packaged)
+    assert argv[argv.index("--artifact") + 1] == str(folder / "sample-service.tar.gz")
+    opened = open_argv(packaged, "f" * 40, {})
+    assert opened[opened.index("--artifact") + 1] == "sample-service-package/sample-service.tar.gz"
+    # Without the archive (a promotion in another run), the checkout of the commit runs: no digest claimed.
+    source = with_package(DeployInputs.from_env({**BASE, "CICD_VERSION": "1.2.0", "CICD_DIGEST": "sha256:1",
+                                                 "CICD_ARTIFACT": "pkg/a.tar.gz"}), folder)
+    assert (source.artifact, source.digest) == ("", "") and "--artifact" not in run_argv(source)
+    rollback = DeployInputs.from_env({**BASE, "CICD_OPERATION": "rollback", "CICD_PACKAGE": "x"})
+    assert with_package(rollback, folder) is rollback  # a rollback runs what is already on the target

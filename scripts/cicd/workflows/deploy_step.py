@@ -8,11 +8,12 @@ steps never fail a deploy, the deploy itself does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cicd import gha
@@ -30,6 +31,7 @@ class DeployInputs:
     digest: str
     reason: str
     config_dir: str
+    package: str = ""  # a workflow artifact holding the release archive (process runtimes)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> DeployInputs:
@@ -41,6 +43,7 @@ class DeployInputs:
             digest=env.get("CICD_DIGEST", "").strip(),
             reason=env.get("CICD_REASON", "").strip(),
             config_dir=env.get("CICD_CONFIG_DIR", "config").strip() or "config",
+            package=env.get("CICD_PACKAGE", "").strip(),
         )
         if not inputs.environment:
             raise UsageError("the deploy workflow needs an environment (input 'environment')")
@@ -61,7 +64,7 @@ def run_argv(inputs: DeployInputs) -> list[str]:
         return [*argv, "--reason", inputs.reason or "rollback dispatched from GitHub Actions"]
     argv = ["cicd", "deploy", "--env", inputs.environment, "--version", inputs.version]
     argv += ["--config-dir", inputs.config_dir]
-    if inputs.artifact and runtime_kind(inputs) == "docker":
+    if inputs.artifact and (runtime_kind(inputs) == "docker" or inputs.artifact.endswith(".tar.gz")):
         argv += ["--artifact", inputs.artifact]
     if inputs.reason:
         argv += ["--reason", inputs.reason]
@@ -74,6 +77,26 @@ def runtime_kind(inputs: DeployInputs) -> str:
 
     environment = load_environment(Path(inputs.config_dir), inputs.environment)
     return str(environment.deploy.runtime.kind) if environment.deploy else "process"
+
+
+def with_package(inputs: DeployInputs, folder: Path) -> DeployInputs:
+    """On a process runtime, the release archive CI built (downloaded into `folder`) is what runs: it
+    becomes the artifact, and its sha256 the digest the GitHub deployment records. Without one, the
+    checked-out source of `ref` runs, and no artifact or digest is claimed for it (the commit is its
+    identity): an image digest handed down from staging would describe something else."""
+    if inputs.operation != "deploy" or runtime_kind(inputs) != "process":
+        return inputs
+    if not inputs.package:
+        return replace(inputs, artifact="", digest="")
+    archives = sorted(folder.glob("*.tar.gz"))
+    if len(archives) != 1:
+        raise CicdError(
+            f"the workflow artifact {inputs.package!r} holds {len(archives)} .tar.gz files in {folder}; "
+            "a release is one archive",
+            hint="upload exactly one .tar.gz under that name in the build job",
+        )
+    digest = "sha256:" + hashlib.sha256(archives[0].read_bytes()).hexdigest()
+    return replace(inputs, artifact=str(archives[0]), digest=digest)
 
 
 def status_argv(inputs: DeployInputs) -> list[str]:
@@ -154,7 +177,9 @@ def open_argv(inputs: DeployInputs, ref: str, before: dict[str, object]) -> list
     if inputs.digest:
         argv += ["--digest", inputs.digest]
     if inputs.artifact:
-        argv += ["--artifact", inputs.artifact]
+        # A downloaded archive is recorded by its workflow artifact's name, not this runner's path.
+        shown = f"{inputs.package}/{Path(inputs.artifact).name}" if inputs.package else inputs.artifact
+        argv += ["--artifact", shown]
     return argv
 
 
@@ -238,6 +263,8 @@ def step_gate(inputs: DeployInputs) -> int:
 
 def run_step(name: str, env: dict[str, str], ref: str = "") -> int:
     inputs = DeployInputs.from_env(env)
+    if name in ("open", "run", "after"):
+        inputs = with_package(inputs, Path(env.get("RUNNER_TEMP", ".cicd")) / "cicd-package")
     if name == "gate":
         return step_gate(inputs)
     if name == "before":
