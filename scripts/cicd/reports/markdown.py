@@ -67,11 +67,15 @@ def quality(data: dict[str, Any]) -> str:
     if data["flaky_jobs"]:
         rows = [[j["job"], j["runs_passed_on_retry"]] for j in data["flaky_jobs"]]
         lines += ["", *_rows(["Job passed on retry", "Runs"], rows)]
+    if len(lines) == 2:
+        lines.append("No test report, coverage report or linter count in the runs' artifacts and logs.")
     return "\n".join(lines) + "\n"
 
 
 def deployment(data: dict[str, Any]) -> str:
     lines = ["### Deployments", ""]
+    if not data["environments"]:
+        lines.append("No environment files (config/environments/*.yml).")
     for env in data["environments"]:
         if env.get("problem"):
             lines += [f"**{env['name']}**: cannot read: {env['problem']}", ""]
