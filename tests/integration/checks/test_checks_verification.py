@@ -94,12 +94,23 @@ def test_quiet_service_is_judged_on_probes_alone(upstream, router):
     assert 5 <= result.cumulative.requests <= 10
 
 
-def test_quiet_service_with_too_few_samples_is_inconclusive(upstream, router):
+def test_a_quiet_window_is_topped_up_with_probes_until_min_samples_then_judged(upstream, router):
     old, new = upstream(), upstream()
     nginx = router(old)
+    # one probe per 0.25 s interval gives about 4 in the window; active probes then fill it up to 20,
+    # counted from nginx's access log like user traffic
     _, result, _ = switch_and_verify(nginx, old, new, settings(window_seconds=1.0, min_samples=20))
+    assert result.phase is Phase.SUCCESSFUL, result.reason
+    assert result.cumulative.requests >= 20
+
+
+def test_too_few_samples_even_after_the_top_up_is_inconclusive(upstream, router):
+    old, new = upstream(), upstream()
+    nginx = router(old)
+    # the top-up probes for at most another window, at least 5 s: far fewer than 5000 requests
+    _, result, _ = switch_and_verify(nginx, old, new, settings(window_seconds=0.5, min_samples=5000))
     assert result.phase is Phase.INCONCLUSIVE
-    assert result.reason.startswith("only ") and "need 20" in result.reason
+    assert result.reason.startswith("only ") and "need 5000" in result.reason
 
 
 def test_missing_access_log_is_an_error_not_a_failure(upstream, router, tmp_path):
