@@ -4,7 +4,9 @@ stop at the first breached threshold (checks/verdict.py has the rules).
 Every `interval_seconds`: one active probe to the live listener (so a quiet service still has data:
 Flagger's "no values found"), then the new lines of nginx's access log for the watched upstream
 addresses. Probes go through the live listener, so they land in the log too; without a log, probe
-results are the samples.
+results are the samples. A window that ends with fewer than `min_samples` requests is topped up with
+active probes until it has them (for at most another window, at least 5 s), and only then judged:
+Inconclusive means too little data even then.
 
 Blocking: `verify(...)` returns a VerificationResult, calling `on_interval(report)` after each interval
 (progress output). Step by step: `run = VerificationRun(...); run.start(); run.tick() ...; run.finish()`
