@@ -120,7 +120,10 @@ def flaky_panel(data: dict[str, Any]) -> str:
     tests = [[f"<code>{_e(t['test'])}</code>", _e(t["runs"])] for t in quality["flaky_tests"][:30]]
     jobs = [[_e(j["job"]), _e(j["runs_passed_on_retry"])] for j in quality["flaky_jobs"]]
     if not tests and not jobs:
-        return ""
+        scanned = quality["runs_scanned"]
+        if not scanned:
+            return ""
+        return f"<p>No flaky test: no job passed on a retry in the {scanned} runs read.</p>"
     return (_table(["Flaky test (failed, then passed on retry)", "Runs"], tests)
             + _table(["Job that passed on retry", "Runs"], jobs))
 

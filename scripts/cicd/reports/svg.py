@@ -11,7 +11,7 @@ COLORS = {
     "rolled_back": "#8250df", "cancelled": "#6e7781", "skipped": "#d0d7de", "running": "#0969da",
 }
 PHASE_COLORS = ("#0969da", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0550ae", "#116329", "#953800",
-                "#6639ba", "#57606a", "#0a3069", "#4d2d00")
+                "#6639ba", "#57606a", "#0a3069", "#4d2d00", "#cf222e", "#1b7c83", "#a475f9", "#e16f24")
 
 
 def phase_color(name: Any, known: list[str]) -> str:
