@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the suite drives for real: nginx and haproxy (traffic switches), podman + runc
 # (a Docker-compatible engine), openssh-server (remote hosts), docker-registry, shellcheck
-# (workflow lint), busybox-static (test images built FROM scratch) and wrk (load).
+# (workflow lint), busybox-static (test images built FROM scratch), wrk (load), chromium (the dashboard
+# as a browser renders it) and prometheus + prometheus-pushgateway (metrics and PromQL verification).
 # Only missing packages are installed, so a second run costs nothing.
 set -euo pipefail
 
