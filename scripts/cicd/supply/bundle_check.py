@@ -10,6 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from cicd.errors import SupplyChainError
 from cicd.supply.bundle import GENESIS_HASH, MANIFEST, SIGNATURE, canonical, manifest_files
 
 
@@ -31,6 +32,9 @@ def check(path: Path, trusted_key=None) -> tuple[list[str], dict]:
 
 
 def _extract(tarball: Path, dest: Path) -> Path | None:
+    # The "data" filter refuses links out of the folder, absolute paths and device files.
+    if not hasattr(tarfile, "data_filter"):
+        raise SupplyChainError("checking a tarball needs Python 3.11.4+: extract it and check the folder")
     try:
         with tarfile.open(tarball, "r:gz") as tar:
             tar.extractall(dest, filter="data")
