@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cicd.checks.http import BODY_EXCERPT_BYTES, USER_AGENT, Prober, ProbeResult, probe
+from cicd.checks.http import BODY_EXCERPT_BYTES, USER_AGENT, Prober, ProbeResult
 from cicd.checks.logsource import (
     MAX_READ_BYTES,
-    FileLogSource,
     LineSplitter,
     LogSource,
     LogUnavailableError,
@@ -93,10 +92,8 @@ class HostLogSource:
 
 
 def log_source_for(host: Host, path: str) -> LogSource:
-    """A file source on this machine, a command-based one on any other host."""
-    from cicd.hosts.local import LocalHost
-
-    return FileLogSource(path) if isinstance(host, LocalHost) else HostLogSource(host, path)
+    """A file source on this machine, a command-based one on any other host: the host's choice."""
+    return host.log_source(path)
 
 
 def curl_argv(url: str, *, method: str, host_header: str | None, timeout: float) -> list[str]:
@@ -122,11 +119,7 @@ def parse_curl_output(url: str, stdout: str, stderr: str, returncode: int, timeo
 
 
 def curl_prober(host: Host) -> Prober:
-    """A prober that runs curl on `host` (for listeners only reachable there); LocalHost probes directly."""
-    from cicd.hosts.local import LocalHost
-
-    if isinstance(host, LocalHost):
-        return probe
+    """A prober that runs curl on `host` (for listeners only reachable there): SSHHost.probe."""
 
     def remote_probe(url: str, *, method: str = "GET", host_header: str | None = None, timeout: float = 2.0,
                      body_limit: int = BODY_EXCERPT_BYTES) -> ProbeResult:  # fmt: skip

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from cicd.config.deploy import DeploySettings
 from cicd.deploy.runtimes.base import Color, Slot
 from cicd.hosts.base import Host
-from cicd.hosts.local import LocalHost
 
 if TYPE_CHECKING:
     from cicd.deploy.target import Target
@@ -31,14 +30,8 @@ class GateResult:
 
 
 def prober_for(host: Host):
-    """Probe from where the target is: directly for local hosts, through the host for remote ones."""
-    if isinstance(host, LocalHost):
-        from cicd.checks.http import probe
-
-        return probe
-    from cicd.checks.remote import curl_prober
-
-    return curl_prober(host)
+    """Probe from where the target is (the host knows how: directly here, with curl over ssh)."""
+    return host.probe
 
 
 def slot_url(slot: Slot) -> str:
@@ -72,14 +65,8 @@ def run_smoke(host: Host, preview_listen: str, settings: DeploySettings) -> Gate
 
 
 def log_source(host: Host, path: str):
-    """The environment's nginx access log as the checks read it: a file here, commands on a remote host."""
-    if isinstance(host, LocalHost):
-        from cicd.checks.logsource import FileLogSource
-
-        return FileLogSource(path)
-    from cicd.checks.remote import log_source_for
-
-    return log_source_for(host, path)
+    """The router's access log as the checks read it (a file here, commands on a remote host)."""
+    return host.log_source(path)
 
 
 def _live_url(target: Target) -> str:

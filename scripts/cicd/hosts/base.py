@@ -3,13 +3,22 @@
 Core code builds commands as argv lists (never shell strings with values pasted in); a Host executes
 them. LocalHost runs them here, SSHHost runs them over OpenSSH. Reading remote state is a command plus
 a pure parser, so parsers are tested on recorded output.
+
+Callers never ask which kind of host they hold: where relative paths resolve (`resolve`), how
+an HTTP listener on the host is probed (`probe`) and how a log file there is followed (`log_source`)
+are the host's own business.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from cicd.checks.http import ProbeResult
+    from cicd.checks.logsource import LogSource
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,24 @@ class Host(Protocol):
 
     name: str
     address: str
+    # commands run on this machine: its files are this process's files (the state store opens them)
+    local: bool
+
+    def resolve(self, path: str) -> str:
+        """`path` made absolute where relative paths resolve: the project root here, the login
+        directory over ssh (an absolute path is returned as it is)."""
+        ...
+
+    def probe(
+        self, url: str, *, method: str = "GET", host_header: str | None = None, timeout: float = 2.0,
+        body_limit: int = 512,
+    ) -> ProbeResult:  # fmt: skip
+        """One HTTP request as seen from the host (its loopback listeners); never raises."""
+        ...
+
+    def log_source(self, path: str) -> LogSource:
+        """A follower of the log file at `path` on the host (checks/logsource.py)."""
+        ...
 
     def run(
         self,
@@ -51,3 +78,7 @@ class Host(Protocol):
     def get(self, path: str) -> bytes | None:
         """Read a file; None when it does not exist."""
         ...
+
+
+def resolve_path(cwd: str | None, path: str) -> str:
+    return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path

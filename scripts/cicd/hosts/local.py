@@ -9,9 +9,14 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cicd.errors import HostError
-from cicd.hosts.base import CommandResult
+from cicd.hosts.base import CommandResult, resolve_path
+
+if TYPE_CHECKING:
+    from cicd.checks.http import ProbeResult
+    from cicd.checks.logsource import LogSource
 
 
 def _tail(text: str, limit: int = 300) -> str:
@@ -23,10 +28,28 @@ class LocalHost:
     """Runs argv lists with subprocess (never a shell), each in its own process group so a timeout
     kills the whole command, not just its first process."""
 
+    local = True
+
     def __init__(self, name: str = "local", address: str = "127.0.0.1", *, cwd: str | None = None):
         self.name = name
         self.address = address
         self.cwd = cwd
+
+    def resolve(self, path: str) -> str:
+        return resolve_path(self.cwd, path)
+
+    def probe(
+        self, url: str, *, method: str = "GET", host_header: str | None = None, timeout: float = 2.0,
+        body_limit: int = 512,
+    ) -> ProbeResult:  # fmt: skip
+        from cicd.checks.http import probe  # directly: this machine's loopback is ours
+
+        return probe(url, method=method, host_header=host_header, timeout=timeout, body_limit=body_limit)
+
+    def log_source(self, path: str) -> LogSource:
+        from cicd.checks.logsource import FileLogSource
+
+        return FileLogSource(self.resolve(path))
 
     def __repr__(self) -> str:
         return f"LocalHost({self.name!r})"

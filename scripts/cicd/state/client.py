@@ -10,7 +10,6 @@ or the ledger.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from functools import cache
@@ -98,11 +97,7 @@ def _redacted(value: Any, key: str | None = None) -> Any:
 
 
 def _is_local(host: Any) -> bool:
-    if host is None:
-        return True
-    from cicd.hosts.local import LocalHost
-
-    return isinstance(host, LocalHost)
+    return host is None or host.local
 
 
 class Transport:
@@ -128,8 +123,7 @@ class Transport:
         self.where = path if host is None else f"{path} on {host.name}"
 
     def _local_path(self, path: str) -> str:
-        cwd = getattr(self.host, "cwd", None)
-        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+        return self.host.resolve(path) if self.host is not None else path
 
     def call(self, op: str, args: dict) -> Any:
         # who asks: the store stamps every ledger entry of this request with the identity's kind

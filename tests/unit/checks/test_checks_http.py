@@ -51,7 +51,7 @@ def test_probe_reports_errors_instead_of_raising(http_server):
 
 
 class ElsewhereHost:
-    """A host that is not LocalHost (so the gates take their remote path) but runs its argv here."""
+    """A host whose argv runs here: curl_prober's commands are observable without an ssh server."""
 
     name, address = "elsewhere", "127.0.0.1"
 
@@ -62,7 +62,7 @@ class ElsewhereHost:
 
 def test_curl_prober_runs_on_the_host(http_server):
     remote = curl_prober(ElsewhereHost())
-    assert remote is not probe and curl_prober(LocalHost()) is probe
+    assert LocalHost().probe(f"{http_server}/ok").status == 200  # LocalHost probes directly
     result = remote(f"{http_server}/echo-host", host_header="app.test")
     assert result.status == 200 and result.body_excerpt == f"host=app.test ua={USER_AGENT}"
     assert result.latency_ms > 0

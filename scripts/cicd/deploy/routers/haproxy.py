@@ -89,9 +89,7 @@ class HaproxyTrafficRouter:
 
     # -- paths ---------------------------------------------------------------------------------------
     def prefix(self, host: Host) -> str:
-        path = self.settings.prefix.replace("{environment}", self.environment)
-        cwd = getattr(host, "cwd", None)
-        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+        return host.resolve(self.settings.prefix.replace("{environment}", self.environment))
 
     def conf_path(self, host: Host) -> str:
         return os.path.join(self.prefix(host), "haproxy.cfg")

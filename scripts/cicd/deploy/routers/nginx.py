@@ -63,9 +63,7 @@ class NginxTrafficRouter:
 
     # -- paths ---------------------------------------------------------------------------------------
     def prefix(self, host: Host) -> str:
-        path = self.settings.prefix.replace("{environment}", self.environment)
-        cwd = getattr(host, "cwd", None)
-        return os.path.join(cwd, path) if cwd and not os.path.isabs(path) else path
+        return host.resolve(self.settings.prefix.replace("{environment}", self.environment))
 
     def conf_path(self, host: Host) -> str:
         return os.path.join(self.prefix(host), "nginx.conf")

@@ -110,9 +110,8 @@ class DockerRuntimeImpl:
         return f"{self.settings.image}:{version}"
 
     def _state_file(self, host: Host) -> str:
-        path = STATE_DIR.replace("{environment}", self.environment)
-        cwd = getattr(host, "cwd", None)
-        return os.path.join(cwd, path, "releases.json") if cwd else os.path.join(path, "releases.json")
+        state_dir = STATE_DIR.replace("{environment}", self.environment)
+        return host.resolve(os.path.join(state_dir, "releases.json"))
 
     def _docker(self, host: Host, *args: str, timeout: float = 120.0, env: dict[str, str] | None = None):
         try:

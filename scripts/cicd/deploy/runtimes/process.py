@@ -76,11 +76,7 @@ class ProcessRuntimeImpl:
 
     # -- paths ---------------------------------------------------------------------------------------
     def _dir(self, host: Host, template: str) -> str:
-        path = template.replace("{environment}", self.environment)
-        cwd = getattr(host, "cwd", None)
-        if not os.path.isabs(path) and cwd:
-            path = os.path.join(cwd, path)
-        return path
+        return host.resolve(template.replace("{environment}", self.environment))
 
     def release_dir(self, host: Host, version: str) -> str:
         if not VERSION_PATTERN.match(version):
