@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Mapping, Sequence
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,7 +172,12 @@ def _cli(argv: list[str]) -> str:
     """Run a verb through the CLI's own parser and handler; return what it printed."""
     from cicd.cli import build_parser
 
-    args = build_parser().parse_args(argv)
+    errors = io.StringIO()
+    try:
+        with redirect_stderr(errors):
+            args = build_parser().parse_args(argv)
+    except SystemExit as err:  # argparse's way of saying an argument is wrong
+        raise ValueError(errors.getvalue().strip().splitlines()[-1]) from err
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         args.handler(args)
