@@ -35,7 +35,7 @@ from cicd.deploy.runtimes.base import Color
 from cicd.deploy.steps import MeasureBaseline, Verify
 from cicd.deploy.strategies import build_plan
 from cicd.deploy.target import Target
-from cicd.errors import RollbackError
+from cicd.errors import ConcurrencyError, RollbackError
 from cicd.inputs import check_version, clean_reason
 from cicd.state.client import LockLostError
 
@@ -56,7 +56,12 @@ def rollback(
     reason = clean_reason(reason)
     started = time.monotonic()
     if steal_stale_lock:
-        out.phase("warn", "lock", steal_if_dead(record, target.environment, reason or "rollback"))
+        try:
+            out.phase("warn", "lock", steal_if_dead(record, target.environment, reason or "rollback"))
+        except ConcurrencyError as err:
+            if not wait:
+                raise
+            out.phase("warn", "lock", f"{err}; waiting for it instead (--wait)")
     with record.lock(
         owner=f"{actor} rollback",
         reason=reason or "rollback",

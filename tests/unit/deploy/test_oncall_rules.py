@@ -280,3 +280,50 @@ def test_the_deploy_record_does_not_import_the_cli() -> None:
     tree = ast.parse(Path(record.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(name and name.startswith("cicd.cli") for name in imported)
+
+
+# --- --steal-stale-lock: only a provably dead holder --------------------------------------------------
+class LockRecord:
+    def __init__(self, lock: Any):
+        self.lock = lock
+        self.stolen: list[tuple[Any, str, str]] = []
+
+    def lock_holder(self) -> Any:
+        return self.lock
+
+    def steal_lock(self, holder: Any, *, reason: str, proof: str) -> None:
+        self.stolen.append((holder, reason, proof))
+
+
+def _held(pid: int | None, *, host: str | None = None, ttl: float | None = 60.0, stale: bool = False) -> Any:
+    import time
+
+    lock = _lock(pid, time.time() - 1, host)
+    facts = {"actor": "ci-bot", "ttl_seconds": ttl, "stale": stale, "heartbeat_age_seconds": 3.0}
+    return SimpleNamespace(**vars(lock), **facts, describe=lambda: f"ci-bot (pid {pid})")
+
+
+def test_steal_takes_only_the_lock_of_a_dead_holder() -> None:
+    from cicd.deploy.lockholder import steal_if_dead
+    from cicd.errors import ConcurrencyError
+
+    assert steal_if_dead(LockRecord(None), "production", "r") == "production was not locked"
+    stale = LockRecord(_held(4242, host="runner-7", stale=True))
+    assert "past its TTL" in steal_if_dead(stale, "production", "r") and stale.stolen == []
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    record = LockRecord(_held(dead.pid))
+    assert "stole the lock" in steal_if_dead(record, "production", "runner killed")
+    proof = f"pid {dead.pid} is not running on {socket.gethostname()}"
+    assert record.stolen[0][1:] == ("runner killed", proof)
+
+    for lock, why in (
+        (_held(os.getpid()), "is still running"),
+        (_held(4242, host="runner-7"), "cannot check pid 4242"),
+        (_held(None, ttl=None), "manual hold"),
+    ):
+        record = LockRecord(lock)
+        with pytest.raises(ConcurrencyError, match=why):
+            steal_if_dead(record, "production", "r")
+        assert record.stolen == []
