@@ -132,7 +132,7 @@ def _repair_state(target: Target, out: Reporter, record: Record) -> None:
         out.phase("warn", "converge", f"state said {was}; the router serves {live.version}: state repaired")
 
 
-def _healthy(target: Target, color: Color) -> bool:
+def healthy(target: Target, color: Color) -> bool:
     for host in target.hosts:
         result = gates.probe_health(host, target.slot(color), target.settings)
         if not result:
@@ -145,7 +145,7 @@ def print_plan(out: Reporter, plan: list[Step]) -> None:
         out.line(f"  {number:>2}. [{step.phase}] {step.describe()}")
 
 
-def _finish(record: Record, outcome: Outcome, out: Reporter) -> Outcome:
+def finish_run(record: Record, outcome: Outcome, out: Reporter) -> Outcome:
     record.finish(
         outcome.status,
         outcome.message,
@@ -207,12 +207,12 @@ def deploy(
             f"{live.version or 'nothing'}{f' on {live.color}' if live.color else ''}"
         )
         changed = _changed_content(target, request, artifact)
-        if live.version == request.version and not changed and live.color and _healthy(target, live.color):
+        if live.version == request.version and not changed and live.color and healthy(target, live.color):
             if live.version not in record.known_good_versions() and not dry_run:
                 return _verify_interrupted(target, record, out, request, live, started)
             seconds = time.monotonic() - started
             message = f"{request.version} is already live on {live.color} and healthy; nothing to do"
-            return _finish(
+            return finish_run(
                 record,
                 Outcome(
                     "noop",
@@ -242,7 +242,7 @@ def deploy(
             previous_version=live.version,
         )
         rebuild = request.rebuild
-        return _run(target, record, out, plan, "deploy", request.version, live, started, rebuild=rebuild)
+        return run_plan(target, record, out, plan, "deploy", request.version, live, started, rebuild=rebuild)
 
 
 def _changed_content(target: Target, request: DeployRequest, artifact: Artifact | None) -> bool:
@@ -275,10 +275,10 @@ def _verify_interrupted(
         reason=request.reason, previous_version=live.warm_version,
     )  # fmt: skip
     before = replace(live, color=live.warm_color, version=live.warm_version)
-    return _run(target, record, out, plan, "deploy", request.version, before, started)
+    return run_plan(target, record, out, plan, "deploy", request.version, before, started)
 
 
-def _run(
+def run_plan(
     target: Target,
     record: Record,
     out: Reporter,
@@ -310,7 +310,7 @@ def _run(
         raise
     now = inspect(target)
     message = f"{version} live on {now.color}" + (f" (was {live.version})" if live.version else "")
-    return _finish(
+    return finish_run(
         record,
         Outcome(
             "succeeded",
@@ -342,7 +342,7 @@ def record_failure(
         message=describe(err),
     )  # fmt: skip
     try:
-        _finish(record, failed, out)
+        finish_run(record, failed, out)
     except Exception as finish_err:
         out.phase("warn", "record", f"could not record the outcome: {describe(finish_err)}")
 

@@ -20,12 +20,12 @@ from cicd.deploy.lockholder import steal_if_dead
 from cicd.deploy.orchestrator import (
     Live,
     Outcome,
-    _finish,
-    _healthy,
-    _run,
     converge,
+    finish_run,
+    healthy,
     inspect,
     record_failure,
+    run_plan,
 )
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
@@ -116,7 +116,7 @@ def _warm_everywhere(target: Target, color: Color, version: str) -> bool:
         status = target.runtime.status(host, target.slot(color))
         if not (status.running and status.version == version):
             return False
-    return _healthy(target, color)
+    return healthy(target, color)
 
 
 def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, started: float) -> Outcome:
@@ -134,7 +134,7 @@ def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, st
         raise
     seconds = time.monotonic() - started
     message = f"rolled back to {live.warm_version} on warm {live.warm_color} (was {live.version})"
-    return _finish(
+    return finish_run(
         record,
         Outcome(
             "succeeded",
@@ -184,4 +184,4 @@ def _rollback_cold(
     out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
     plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
     plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]
-    return _run(target, record, out, plan, "rollback", wanted, live, started)
+    return run_plan(target, record, out, plan, "rollback", wanted, live, started)
