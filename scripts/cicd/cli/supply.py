@@ -125,12 +125,22 @@ def run_verify(args: argparse.Namespace) -> int:
         _record(args, env.supply_chain.verifier, verdict)
     if args.json:
         print(json.dumps(verdict.as_dict(), indent=2))
+    gha.append_summary(_summary(args.env, verdict))
     for line in verdict.passed:
         print(f"ok: {line}")
     if not verdict.accepted:
         raise SupplyChainError(f"{args.env} refuses {verdict.digest}: " + "; ".join(verdict.reasons))
     print(f"accepted: {verdict.digest} for {args.env}")
     return 0
+
+
+def _summary(env: str, verdict) -> str:
+    """What approvers see in the job summary before they approve."""
+    head = "accepted" if verdict.accepted else "refused"
+    lines = [f"### Supply chain: {env} {head} `{verdict.digest}`", ""]
+    lines += [f"- :white_check_mark: {text}" for text in verdict.passed]
+    lines += [f"- :x: {text}" for text in verdict.reasons]
+    return "\n".join(lines) + "\n"
 
 
 def _record(args: argparse.Namespace, verifier: str, verdict) -> None:

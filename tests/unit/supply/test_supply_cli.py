@@ -24,7 +24,10 @@ def ledger(project: Path) -> list[dict]:
     return [e.as_dict() for e in state.audit_entries()]
 
 
-def test_ci_attests_with_the_cli_and_production_accepts_it(project: Path, capsys, tmp_path: Path) -> None:
+def test_ci_attests_with_the_cli_and_production_accepts_it(project: Path, capsys, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     (tmp_path / "bom.json").write_text(json.dumps(BOM))
     digest = digest_of("pushed by CI")
     code, out, err = cicd(
@@ -39,6 +42,7 @@ def test_ci_attests_with_the_cli_and_production_accepts_it(project: Path, capsys
     entry = ledger(project)[-1]
     assert (entry["action"], entry["digest"], entry["outcome"]) == ("supply.verify", digest, "accepted")
     assert entry["details"]["verifier"] == "local" and len(entry["details"]["passed"]) == 4
+    assert summary.read_text().splitlines()[0] == f"### Supply chain: production accepted `{digest}`"
 
 
 @pytest.mark.parametrize("case", ["unsigned", "foreign key", "swapped digest"])
