@@ -23,6 +23,8 @@ import pytest
 from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # tests.integration.support (sshd hosts) is importable however pytest started
+    sys.path.insert(0, str(REPO))
 STANDINS = Path(__file__).resolve().parent / "actions"
 VENV_BIN = Path(sys.executable).parent
 TOKEN = "ghs_standin0000000000000000000000000000"
