@@ -28,9 +28,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cicd.errors import HostError
-from cicd.hosts.base import CommandResult
+from cicd.hosts.base import CommandResult, resolve_path
 
 if TYPE_CHECKING:
+    from cicd.checks.http import ProbeResult
+    from cicd.checks.logsource import LogSource
     from cicd.config.deploy import HostSpec
 
 SSH_FAILED = 255  # ssh's own failures; a remote command exiting 255 is told apart by ssh's stderr
@@ -119,6 +121,8 @@ class _ControlDir:
 
 class SSHHost:
     """Runs argv lists on a remote machine with `ssh`. See the module docstring for the guarantees."""
+
+    local = False
 
     def __init__(
         self,
@@ -236,6 +240,23 @@ class SSHHost:
         if self._cwd is None:
             self._cwd = self.run(["pwd"], timeout=30).stdout.strip() or "/"
         return self._cwd
+
+    def resolve(self, path: str) -> str:
+        return resolve_path(self.cwd, path)
+
+    def probe(
+        self, url: str, *, method: str = "GET", host_header: str | None = None, timeout: float = 2.0,
+        body_limit: int = 512,
+    ) -> ProbeResult:  # fmt: skip
+        from cicd.checks.remote import curl_prober  # curl on the host: its loopback is not ours
+
+        prober = curl_prober(self)
+        return prober(url, method=method, host_header=host_header, timeout=timeout, body_limit=body_limit)
+
+    def log_source(self, path: str) -> LogSource:
+        from cicd.checks.remote import HostLogSource
+
+        return HostLogSource(self, self.resolve(path))
 
     def close(self) -> None:
         """End the master connection now (it would otherwise linger for ControlPersist seconds)."""

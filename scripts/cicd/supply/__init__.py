@@ -8,4 +8,6 @@
 - `bundle`, `bundle_check`: signed audit bundles of an environment's ledger and what it deployed.
 - `scan_policy`: the one file that says which scanner findings fail the build, and until when an
   ignore holds.
+- `conventional`, `changelog`: Conventional Commits checked on pull requests, the next version and
+  the changelog from the tags (`cicd release check|next|changelog`).
 """
