@@ -112,3 +112,12 @@ def test_argv_paths_are_never_options_or_multi_line(path: str) -> None:
     with pytest.raises(ValueError, match="not usable as a path"):
         inputs.check_argv_path(path)
     assert inputs.check_argv_path("/srv/my app/releases") == "/srv/my app/releases"
+
+
+def test_a_github_token_with_a_line_break_is_refused_without_showing_it() -> None:
+    from cicd.errors import GitHubError
+    from cicd.github.settings import GitHubSettings
+
+    with pytest.raises(GitHubError, match="GITHUB_TOKEN cannot go into an HTTP header") as caught:
+        GitHubSettings.from_env({"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "ghp_tokenvalue42\r\n"})
+    assert "tokenvalue42" not in str(caught.value)

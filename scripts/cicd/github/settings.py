@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cicd import secrets
+from cicd import inputs, secrets
 from cicd.errors import GitHubError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -54,6 +54,14 @@ class GitHubSettings:
                 hint="pass it to the step: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}",
             )
         secrets.register(token)  # masked in Actions logs and redacted from anything cicd prints
+        try:
+            inputs.check_header_value(token)  # it goes into the Authorization header
+        except ValueError:
+            raise GitHubError(
+                "GITHUB_TOKEN cannot go into an HTTP header: it has a line break, a control character or "
+                "surrounding spaces",
+                hint="set it without a trailing newline, e.g. from `$(cat token-file)`",
+            ) from None  # the check's own message would quote the token
         api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
         return cls(repository=repo, token=token, api_url=api_url)
 
