@@ -49,7 +49,10 @@ def live_panel(data: dict[str, Any]) -> str:
             rows.append([_e(env["name"]), f"<b>{_e(now['version'])}</b>", digest, _e(now["color"]), since])
         else:
             rows.append([_e(env["name"]), '<span class="muted">nothing live</span>', "", "", ""])
-    return _table(["Environment", "Version", "Digest", "Color", "Since"], rows) if rows else ""
+    if not rows:
+        return ""
+    note = "<p class='muted'>as each environment's state records it; `cicd status` asks the router itself</p>"
+    return _table(["Environment", "Version", "Digest", "Color", "Since"], rows) + note
 
 
 def dora_panel(data: dict[str, Any]) -> str:
