@@ -11,7 +11,8 @@ For each router, in one run:
 - latency of a keep-alive probe: p50 alone before the loads start (the router and service), p50 and
   p99 under the loads in steady state, p99 around each switch;
 - the recreate strategy under the same keep-alive load: its failures, the baseline that must lose;
-- `cicd rollback` to the warm color: command start to every answer from the old version;
+- `cicd rollback` to the warm color: command start to every answer from the old version, and the
+  switch alone as the command timed it;
 - a broken version (half of its quotes answer 500) rolled back by verification: connection errors and
   502/503/504 during its switch and switch back (its own 500s do not count), and the time from its
   first answer to the old version restored.
@@ -305,7 +306,8 @@ def watch(url: str) -> Loop:
 def rollbacks(bench: Bench, count: int) -> dict:
     """Each repetition deploys a new version (blue-green: the previous one stays warm), then rolls
     back to the warm one: a version rolled back from is never a rollback target again."""
-    took = []
+    took: list[float | None] = []
+    switched: list[float] = []
     bench.deploy()  # blue-green after the recreate baseline: a verified version to keep warm
     for _ in range(count):
         bench.deploy()
@@ -323,7 +325,10 @@ def rollbacks(bench: Bench, count: int) -> dict:
             raise SystemExit(f"rollback failed: {result.stderr}")
         settled = settled_on(seen, target["version"], started)
         took.append((settled - started) * 1000 if settled is not None else None)
-    return {"rollback_to_warm_ms": median(took), "rollbacks": count}
+        switch_line = next((line for line in result.stdout.splitlines() if " switch " in line), "")
+        if "(" in switch_line:  # the switch alone, as the command timed it (no interpreter start-up)
+            switched.append(float(switch_line.rsplit("(", 1)[1].rstrip("s)")) * 1000)
+    return {"rollback_to_warm_ms": median(took), "rollback_switch_ms": median(switched), "rollbacks": count}
 
 
 def broken_versions(bench: Bench, script: Path, count: int) -> dict:

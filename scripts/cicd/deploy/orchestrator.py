@@ -18,7 +18,7 @@ from cicd.deploy import anchor, gates
 from cicd.deploy.logrotate import rotate_access_logs
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
-from cicd.deploy.routers.nginx import Traffic
+from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runner import Runner, RunState, describe
 from cicd.deploy.runtimes.artifact import Artifact
 from cicd.deploy.runtimes.base import Color, Release, other_color

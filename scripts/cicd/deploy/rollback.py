@@ -29,7 +29,7 @@ from cicd.deploy.orchestrator import (
 )
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
-from cicd.deploy.routers.nginx import Traffic
+from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import Color
 from cicd.deploy.steps import MeasureBaseline, Verify
