@@ -20,7 +20,7 @@ name: watched
 stages:
   - name: build
     jobs:
-      - {name: compile, command: "sleep 1.5", timeout: 30}
+      - {name: compile, command: "sleep 3", timeout: 30}
   - name: test
     dependencies: [build]
     jobs:
@@ -38,10 +38,10 @@ def start_run(tmp_path: Path) -> subprocess.Popen:
     )
 
 
-def wait_for_journal(tmp_path: Path) -> None:
+def wait_for_journal(tmp_path: Path, text: str = '"event": "plan"') -> None:
     deadline = time.monotonic() + 30
-    while not list((tmp_path / "runs").glob("*/events.jsonl")):
-        assert time.monotonic() < deadline, "cicd run wrote no live record"
+    while not any(text in path.read_text() for path in (tmp_path / "runs").glob("*/events.jsonl")):
+        assert time.monotonic() < deadline, f"cicd run wrote no {text} to its live record"
         time.sleep(0.05)
 
 
@@ -77,8 +77,7 @@ def test_watch_follows_a_live_run_to_its_end(tmp_path):
 
 def test_a_killed_runner_is_reported_failed_not_running_forever(tmp_path):
     runner = start_run(tmp_path)
-    wait_for_journal(tmp_path)
-    time.sleep(0.3)  # compile is running: the worst moment, mid-job
+    wait_for_journal(tmp_path, '"event": "started"')  # compile is running: the worst moment, mid-job
     os.killpg(runner.pid, signal.SIGKILL)
     runner.wait(timeout=10)
     shown = subprocess.run([*CICD, "monitor", "--runs-dir", "runs"], cwd=tmp_path, capture_output=True,
