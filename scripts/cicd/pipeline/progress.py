@@ -83,8 +83,11 @@ class GroupDisplay:
             self._out.write(gha.command("group", f"{step.name} ({describe(step)})") + "\n")
             self._out.flush()
             if log_path.is_file():
-                with log_path.open(encoding="utf-8", errors="replace") as log:
-                    shutil.copyfileobj(log, self._out)
+                try:
+                    with log_path.open(encoding="utf-8", errors="replace") as log:
+                        shutil.copyfileobj(log, self._out)
+                except OSError as err:  # the group still closes, and the run goes on
+                    self._out.write(f"[cicd] cannot read {log_path}: {err.strerror}\n")
             self._out.write("::endgroup::\n")
             if step.blocks_pipeline:
                 self._out.write(
@@ -152,7 +155,10 @@ class RichDisplay:
         style = _STYLE.get(step.status, step.status)
         self._live.console.print(f"{style} {escape(step.name)} [dim]{escape(describe(step))}[/dim]")
         if step.status in ("failed", "timed_out") and log_path.is_file():
-            lines = read_tail(log_path, FAILED_LOG_TAIL_LINES)  # never the whole log: it may be huge
+            try:
+                lines = read_tail(log_path, FAILED_LOG_TAIL_LINES)  # never the whole log: it may be huge
+            except OSError as err:  # the run goes on; the table and result.json still come
+                lines = [f"[cicd] cannot read {log_path}: {err.strerror}"]
             self._live.console.print(escape("\n".join(lines)), highlight=False)
 
     def close(self) -> None:
