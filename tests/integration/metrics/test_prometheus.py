@@ -89,7 +89,7 @@ def query(prometheus: str, promql: str) -> list[dict]:
 
 def test_promql_catches_a_broken_version_and_pushed_metrics_are_queryable(monitoring):
     project, prometheus, gateway = monitoring
-    settings = {"window_seconds": 7, "interval_seconds": 0.5, "min_samples": 5,
+    settings = {"window_seconds": 9, "interval_seconds": 0.5, "min_samples": 5,
                 "max_error_rate": 1.0,  # the access log alone would let this version through
                 "prometheus": {"url": prometheus, "queries": [{"name": "error_ratio", "query": ERROR_RATIO,
                                                                "max": 0.05}]}}
