@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cicd.errors import CicdError
 
-FULL_SHA = 40
+if TYPE_CHECKING:
+    from cicd.github.client import GitHubClient
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _live_version(deployments: list[dict[str, Any]]) -> str:
     )
 
 
-def lookup(client: Any, environment: str, version: str) -> Staged:
+def lookup(client: GitHubClient, environment: str, version: str) -> Staged:
     from cicd.github.deployments import verified_deployments
 
     return pick(list(verified_deployments(client, environment)), version)
