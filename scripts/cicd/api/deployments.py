@@ -37,8 +37,11 @@ def _newest(config_dir: Path, environment: str, kind: str) -> Any:
     return rows[0] if rows else None
 
 
-DEPLOY_STATUS = {"running": "in_progress", "succeeded": "completed", "failed": "failed",
-                 "rolled_back": "rolled_back", "aborted": "failed", "interrupted": "failed"}
+# paused: verification was Inconclusive and a person decides (cicd accept or rollback)
+DEPLOY_STATUS = {
+    "running": "in_progress", "paused": "in_progress", "succeeded": "completed", "failed": "failed",
+    "rolled_back": "rolled_back", "aborted": "failed", "interrupted": "failed",
+}
 
 
 def _deployment(environment: str, row: Any) -> dict[str, Any]:
