@@ -3,7 +3,9 @@
 Definitions (what counts, and from when to when):
 - A *change* is a deploy that reached traffic: it succeeded, or its `switch` phase succeeded before it
   failed or was rolled back. Deploys that failed before the switch never touched users.
-- Deployment frequency: successful deploys per day over the window.
+- Deployment frequency: successful deploys per day over the window, or since the first recorded deploy
+  when the history is younger than the window (at least one day: two deploys in an hour are not 48 a
+  day).
 - Lead time for changes: commit time (git) of the deployed version -> the end of its successful deploy;
   the median over the deploys whose commit could be found.
 - Change failure rate: changes that were rolled back (automatically by verification, or later by a
@@ -160,7 +162,9 @@ def compute(
     """The four metrics over [since, until] from the history (oldest first, any range)."""
     in_window = [d for d in deployments if (parse_time(d.started_at) or since) >= since]
     found = changes(in_window)
-    days = max((until - since).total_seconds() / DAY, 1 / 24)
+    first = parse_time(deployments[0].started_at) if deployments else None
+    measured_from = max(since, first) if first else since
+    days = max((until - measured_from).total_seconds() / DAY, 1.0)
     good = [c for c in found if not c.failed and c.deployment.kind == "deploy"]
     deploys = sum(1 for d in in_window if d.kind == "deploy" and d.status == "succeeded")
     per_day = deploys / days
@@ -177,7 +181,7 @@ def compute(
     return {
         "deployment_frequency": _metric(
             "deployment_frequency", round(per_day, 3), frequency_band(per_day),
-            f"{per_day:.2f} a day", unit="deploys per day", deploys=deploys,
+            f"{per_day:.2f} a day", unit="deploys per day", deploys=deploys, days=round(days, 2),
         ),
         "lead_time": _metric(
             "lead_time", lead, None if lead is None else lead_time_band(lead), human_seconds(lead),

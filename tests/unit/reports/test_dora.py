@@ -133,3 +133,12 @@ def test_no_repository_is_a_note_not_a_crash(tmp_path):
     index = commits.read_index(tmp_path / "missing")
     assert index.problem and "git cannot read" in index.problem
     assert index.commit_times(["1.0.0"]) == {}
+
+
+def test_a_history_younger_than_the_window_is_measured_from_its_first_deploy():
+    ten_days = [deploy(n, f"1.{n}.0", "succeeded", 24 * (10 - n)) for n in range(5)]
+    report = dora.compute(ten_days, {}, NOW - timedelta(days=30), NOW)
+    assert report["deployment_frequency"]["days"] == 10 and report["deployment_frequency"]["value"] == 0.5
+    within_an_hour = [deploy(1, "1.0.0", "succeeded", 1), deploy(2, "1.1.0", "succeeded", 0.5)]
+    report = dora.compute(within_an_hour, {}, NOW - timedelta(days=30), NOW)
+    assert report["deployment_frequency"]["days"] == 1 and report["deployment_frequency"]["value"] == 2
