@@ -95,7 +95,8 @@ def from_events(run_dir: Path, events: list[dict[str, Any]], now: float) -> RunV
     view = RunView(str(plan.get("pipeline_id") or run_dir.name), plan.get("name"), "running",
                    now - float(plan["t"]), list(jobs.values()))
     pid = plan.get("pid")
-    if isinstance(pid, int) and not _alive(pid):
+    here = plan.get("host") in (None, os.uname().nodename)  # a pid means nothing on another machine
+    if here and isinstance(pid, int) and not _alive(pid):
         view.status = "failed"
         view.problem = f"the runner (pid {pid}) is gone and wrote no result: it was killed or crashed"
     return view

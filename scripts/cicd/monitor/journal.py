@@ -2,7 +2,7 @@
 jobs start and finish. `cicd monitor` reads it while the run goes on (result.json only appears at the
 end). It wraps the run's display, so the executor knows nothing about it.
 
-Lines: {"event": "plan", "t", "pid", "pipeline_id", "name", "jobs": [{"name", "stage"}]}
+Lines: {"event": "plan", "t", "pid", "host", "pipeline_id", "name", "jobs": [{"name", "stage"}]}
        {"event": "started", "t", "job", "stage", "attempt", "attempts"}
        {"event": "finished", "t", "job", "stage", "status", "seconds", "attempts"}
 """
@@ -44,7 +44,8 @@ class LiveJournal:
             self._out = None
             return
         jobs = [{"name": job.name, "stage": stage.name} for stage in self.stages for job in stage.jobs]
-        plan = {"event": "plan", "pid": os.getpid(), "pipeline_id": pipeline_id, "name": self.name}
+        plan = {"event": "plan", "pid": os.getpid(), "host": os.uname().nodename, "pipeline_id": pipeline_id,
+                "name": self.name}
         self._write({**plan, "jobs": jobs})
 
     def _write(self, record: dict[str, Any]) -> None:
