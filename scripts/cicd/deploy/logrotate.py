@@ -18,8 +18,9 @@ from cicd.errors import HostError
 from cicd.hosts.base import Host
 
 ACCESS_LOG_LIMIT_BYTES = 64 * 1024 * 1024
-# Besides the access log itself, nginx writes the private preview listener's log next to it.
-SIBLING_LOGS = ("preview.log",)
+# Besides the access log: nginx's private preview listener's log, and the router's error log (nginx's
+# error_log, HAProxy's stderr), all opened for appending.
+SIBLING_LOGS = ("preview.log", "error.log")
 
 
 # POSIX and python3 only (python3 is on every host already: the state store runs with it), so a
