@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -152,16 +153,19 @@ class Bench:
 
 
 class Wrk:
-    """wrk with keep-alive connections for a fixed time; its Lua `done` hook reports the errors."""
+    """wrk with keep-alive connections until stopped (SIGINT: wrk ends and reports, the Lua `done` hook
+    with the errors), or for at most `seconds`. A busy machine makes deploys slow: the load must last
+    as long as they do."""
 
-    def __init__(self, url: str, connections: int, seconds: float, script: Path):
+    def __init__(self, url: str, connections: int, script: Path, seconds: float = 240):
         # a request is a timeout only after 10 s: on 2 busy cores, 2 s (wrk's default) is queueing
         argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script)]
         argv.append(url)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    def result(self) -> dict:
-        output, _ = self.proc.communicate(timeout=120)
+    def stop(self) -> dict:
+        self.proc.send_signal(signal.SIGINT)
+        output, _ = self.proc.communicate(timeout=60)
         line = next((ln for ln in output.splitlines() if ln.startswith("WRK ")), None)
         if line is None:
             raise SystemExit(f"wrk did not report:\n{output}")
@@ -246,12 +250,13 @@ def swaps(bench: Bench, script: Path, count: int) -> dict:
     for loop in (posts, *longs):
         loop.start()
     close.start()
-    wrk = Wrk(quote, KEEPALIVE_CONNECTIONS, steady_seconds + 5.0 * count, script)
+    wrk = Wrk(quote, KEEPALIVE_CONNECTIONS, script)
     steady_start = time.monotonic()
     time.sleep(steady_seconds)
     steady_end = time.monotonic()
     deploys = [bench.deploy() for _ in range(count)]
-    keepalive = wrk.result()  # wrk runs on to its end; the other loads stop with it
+    time.sleep(0.5)
+    keepalive = wrk.stop()
     probe_hits, post_hits = probe.stop(), posts.stop()
     long_hits = [hit for loop in longs for hit in loop.stop()]
     close_hits = close.stop().hits
@@ -279,11 +284,11 @@ def swaps(bench: Bench, script: Path, count: int) -> dict:
 
 
 def recreate_baseline(bench: Bench, script: Path, count: int) -> dict:
-    wrk = Wrk(bench.url + "/version", 16, 1.0 + 5.0 * count, script)
+    wrk = Wrk(bench.url + "/version", 16, script)
     time.sleep(1.0)
     for _ in range(count):
         bench.deploy("--strategy", "recreate")
-    return {"recreate_swaps": count, "failed_requests_recreate": wrk.result()["failed"]}
+    return {"recreate_swaps": count, "failed_requests_recreate": wrk.stop()["failed"]}
 
 
 def settled_on(seen: list[tuple[float, str | None]], version: str, after: float) -> float | None:
@@ -336,13 +341,13 @@ def broken_versions(bench: Bench, script: Path, count: int) -> dict:
     detect, failed = [], 0
     for _ in range(count):
         good = bench.live_version()
-        wrk = Wrk(bench.url + "/api/quote?sku=widget&quantity=2", 16, 9, script)
+        wrk = Wrk(bench.url + "/api/quote?sku=widget&quantity=2", 16, script)
         watcher = watch(bench.url)
         watcher.start()
         version, started, _ended = bench.deploy("--artifact", str(bench.broken), expect_ok=False)
         time.sleep(0.3)
         hits = watcher.stop()
-        report = wrk.result()
+        report = wrk.stop()
         if bench.live_version() != good:
             raise SystemExit(f"broken {version} was not rolled back:\n{bench.last_output}")
         # wrk counts every non-2xx in `status`; the broken version's own 500s (on quotes) are not failures

@@ -87,6 +87,7 @@ def test_a_switch_sets_weights_then_drains_the_color_it_left(host):
     assert host.weights[("live", "green")] == 100 and host.weights[("live", "blue")] == 0
     assert len(drain) == 3  # after the weights, the drain asks until nothing is left: 2, 1, 0
     assert not host.commands_with("-USR1") and not host.commands_with("cicd-haproxy")  # no restart, no reload
+    assert not [argv for argv in host.commands if argv[0] == "haproxy"]  # no `haproxy -c`: weights only
     assert ("drain", "succeeded") in [(name, status) for name, status, _ in record.phases]
     assert "blue drained in" in output and inspect(target).warm_version == "1.0.0"
 

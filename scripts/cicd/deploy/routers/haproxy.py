@@ -16,6 +16,7 @@ checks/accesslog.py parses (times in milliseconds, marked `ms`).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import replace
@@ -23,6 +24,7 @@ from dataclasses import replace
 from cicd.config.deploy import HaproxyRouter
 from cicd.deploy.routers.base import (
     DRAIN_POLL_SECONDS,
+    MARKER,
     Drained,
     ServerStats,
     Traffic,
@@ -52,6 +54,7 @@ LOG_FORMAT = (
     r"%Ts.%ms\t%ST\t%Ta%[str(ms)]\t%si:%sp\t%ST\t%Tr%[str(ms)]\t%HU\t%[capture.req.hdr(0)]"
 )
 STOP_GRACE_SECONDS = 5.0
+WEIGHT = re.compile(r" weight \d+")
 START_WAIT_SECONDS = 10.0
 
 
@@ -66,6 +69,11 @@ def parse_stat(csv_text: str) -> dict[tuple[str, str], dict[str, str]]:
         row = dict(zip(columns, line.split(","), strict=False))
         rows[(row.get("pxname", ""), row.get("svname", ""))] = row
     return rows
+
+
+def _shape(config_text: str) -> str:
+    """The config without what a switch changes (the traffic marker, server weights)."""
+    return WEIGHT.sub(" weight *", MARKER.sub("", config_text))
 
 
 def _int(value: str | None) -> int:
@@ -203,10 +211,24 @@ backend preview
             generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
             live_since=before.live_since if same_split and before else now,
         )
-        prefix = self.prefix(host)
+        conf = self.conf_path(host)
+        text = self.render(traffic, slots, prefix=self.prefix(host))
+        current = host.get(conf)
+        if current is not None and _shape(current.decode(errors="replace")) == _shape(text):
+            host.put(conf, text.encode())  # only weights changed, on a config HAProxy already checked
+        else:
+            self._check_and_install(host, text)
+        if self.is_running(host):
+            self._api(host, weight_commands(traffic))
+        else:
+            self._start(host)
+        return traffic
+
+    def _check_and_install(self, host: Host, text: str) -> None:
+        """A new config shape (first start, other ports): `haproxy -c` first, then one rename."""
         conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
-        host.run(["mkdir", "-p", f"{prefix}/logs"])
-        host.put(candidate, self.render(traffic, slots, prefix=prefix).encode())
+        host.run(["mkdir", "-p", f"{self.prefix(host)}/logs"])
+        host.put(candidate, text.encode())
         test = host.run([self.settings.binary, "-c", "-q", "-f", candidate], check=False, timeout=20)
         if not test.ok:
             host.run(["rm", "-f", candidate], check=False)
@@ -216,11 +238,6 @@ backend preview
                 f"unchanged: {first[0]}"
             )
         host.run(["mv", "-f", candidate, conf])
-        if self.is_running(host):
-            self._api(host, weight_commands(traffic))
-        else:
-            self._start(host)
-        return traffic
 
     def _start(self, host: Host) -> None:
         prefix = self.prefix(host)
