@@ -1,7 +1,8 @@
 """The trust summary of an audit bundle: for each deploy in the excerpt, what it passed and who ran it.
 
-Built only from ledger entries (deploy.start / deploy.finish, rollback.*, supply.verify) and the
-attestations found, so every claim in it can be traced to a signed line of the excerpt.
+Built only from ledger entries (deploy.finish / rollback.finish, the deploy.figures that follow
+them, release.known_good, supply.verify) and the attestations found, so every claim in it can be
+traced to a signed line of the excerpt.
 """
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 def summary(excerpt: list[dict], copied: dict[str, list[str]], *, approval_required: bool) -> dict:
     verdicts: dict[str, dict] = {}
-    deploys = []
+    deploys: list[dict] = []
+    # A version is known good once its verification was Successful (deploy/runner.py marks it).
+    known_good = {e.get("version") for e in excerpt if e.get("action") == "release.known_good"}
     for entry in excerpt:
         action = entry.get("action")
         if action == "supply.verify" and entry.get("digest"):
             verdicts[entry["digest"]] = entry
         elif action in ("deploy.finish", "rollback.finish"):
             deploys.append(_deploy(entry, verdicts.get(entry.get("digest") or ""), copied, approval_required))
+            deploys[-1]["known_good"] = entry.get("version") in known_good
+        elif action == "deploy.figures" and deploys:
+            deploys[-1]["figures"] = entry.get("details") or {}  # error rate, latency, verification
     return {
         "deploys": deploys,
         "counts": {
@@ -24,6 +30,7 @@ def summary(excerpt: list[dict], copied: dict[str, list[str]], *, approval_requi
             "supply_chain_verified": sum(1 for d in deploys if d["supply_chain"]["accepted"]),
             "with_provenance": sum(1 for d in deploys if "provenance" in d["attestations"]),
             "with_sbom": sum(1 for d in deploys if "sbom" in d["attestations"]),
+            "known_good": sum(1 for d in deploys if d["known_good"]),
         },
     }
 
@@ -47,6 +54,7 @@ def _deploy(entry: dict, verdict: dict | None, copied: dict[str, list[str]], app
         "approval_required": approval_required,
         "supply_chain": _verdict(verdict),
         "attestations": copied.get(digest or "", []),
+        "figures": {},
     }
 
 

@@ -31,6 +31,9 @@ def deploy(project: Path, version: str, digest: str, *, verified: bool = True) -
     run = state.start_deployment(version, digest=digest, actor="alice", run_id="77", reason="release")
     phases = [{"name": n, "status": "ok", "seconds": 0.5} for n in ("health", "smoke", "switch", "verify")]
     state.finish_deployment(run, "succeeded", phases=phases)
+    state.append_audit({"action": "deploy.figures", "outcome": "succeeded",
+                        "details": {"verification": "Successful", "error_rate": 0.0}})
+    state.mark_known_good(version)
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def bundled(project: Path, ci_key, store: Path, capsys) -> Path:
     code, out, err = cicd(capsys, "audit", "bundle", "--env", "production", "--out", "bundle",
                           "--key", "keys/ci.key", "--release-tag", "v1.1.0")
     assert code == 0, err
-    assert "6 ledger entries, 2 digests" in out
+    assert "10 ledger entries, 2 digests" in out
     return project / "bundle"
 
 
@@ -59,11 +62,12 @@ def test_bundle_holds_excerpt_attestations_trust_summary_and_release(bundled: Pa
     assert [(a["digest"], a["kind"]) for a in lines] == expected
     summary = json.loads((bundled / "trust-summary.json").read_text())
     assert summary["counts"] == {"deploys": 2, "succeeded": 2, "supply_chain_verified": 2,
-                                 "with_provenance": 2, "with_sbom": 2}
+                                 "with_provenance": 2, "with_sbom": 2, "known_good": 2}
     first = summary["deploys"][0]
     seen = (first["version"], first["actor"], first["run_id"], first["approval_required"])
     assert seen == ("1.0.0", "alice", "77", True)
     assert first["phases"] == ["health", "smoke", "switch", "verify"]
+    assert first["figures"] == {"verification": "Successful", "error_rate": 0.0} and first["known_good"]
     release = json.loads((bundled / "release.json").read_text())
     assert release["release_tag"] == "v1.1.0" and release["environment"] == "production"
     assert (project / "bundle.tar.gz").is_file()
@@ -80,7 +84,7 @@ def test_next_bundle_starts_after_the_last_one(bundled: Path, project: Path, ci_
     deploy(project, "1.2.0", digest, verified=False)
     code, out, _ = cicd(capsys, "audit", "bundle", "--env", "production", "--out", "next",
                         "--key", "keys/ci.key")
-    assert code == 0 and "2 ledger entries, 1 digests" in out  # deploy.start + deploy.finish only
+    assert code == 0 and "4 ledger entries, 1 digests" in out  # start, finish, figures, known good
     second = json.loads((project / "next" / "ledger" / "head.json").read_text())
     assert second["base_seq"] == head["head_seq"] + 1  # right after the audit.bundle entry
     summary = json.loads((project / "next" / "trust-summary.json").read_text())
@@ -138,8 +142,8 @@ TAMPERING = {
     "entry dropped, manifest re-signed": (_drop_last_entry_and_reseal, ["MANIFEST.sig.json: signed by key"]),
     "head moved": (
         lambda root, key: (root / "ledger" / "head.json").write_text(
-            (root / "ledger" / "head.json").read_text().replace('"head_seq": 6', '"head_seq": 5')),
-        ["ledger/head.json: edited", "ledger/excerpt.jsonl: ends at seq 6"],
+            (root / "ledger" / "head.json").read_text().replace('"head_seq": 10', '"head_seq": 9')),
+        ["ledger/head.json: edited", "ledger/excerpt.jsonl: ends at seq 10"],
     ),
     "signature removed": (
         lambda root, key: (root / "MANIFEST.sig.json").unlink(), ["MANIFEST.sig.json: missing"]
