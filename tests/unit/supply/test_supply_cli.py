@@ -103,3 +103,17 @@ def test_keygen_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
     assert key.stat().st_mode & 0o777 == 0o600 and (tmp_path / "k.key.pub").is_file()
     code, _, err = cicd(capsys, "supply", "keygen", "--out", str(key))
     assert code == 2 and "refusing to overwrite" in err
+
+
+def test_attest_one_kind_at_a_time(project: Path, store: Path, capsys) -> None:
+    """What the attest-build-provenance and attest-sbom steps each do (one statement per step)."""
+    digest = digest_of("one kind")
+    common = ["--digest", digest, "--name", "img", "--key", "keys/ci.key", "--store", str(store),
+              "--repository", CI.repository, "--workflow", CI.workflow, "--ref", CI.ref, "--commit", "d" * 40]
+    code, _, err = cicd(capsys, "supply", "attest", "--type", "sbom", *common)
+    assert code == 2 and "--type sbom needs --sbom FILE" in err
+    assert cicd(capsys, "supply", "attest", "--type", "provenance", *common)[0] == 0
+    folder = store / digest.replace(":", "-")
+    assert sorted(p.name for p in folder.iterdir()) == ["provenance.dsse.json"]
+    code, _, err = cicd(capsys, "supply", "verify", "--env", "production", "--digest", digest, "--no-record")
+    assert code == 1 and "no sbom attestation" in err
