@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import socket
 from dataclasses import dataclass, field
@@ -12,8 +13,14 @@ from cicd import identity
 from cicd.inputs import printable
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def _pick(cls: type, data: dict) -> dict:
-    names = {f.name for f in dataclasses.fields(cls)}
+    # Once per class, not per record: a report reads tens of thousands of history rows.
+    names = _field_names(cls)
     return {key: value for key, value in data.items() if key in names}
 
 
