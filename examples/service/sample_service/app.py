@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from sample_service.features import FEATURES
 from sample_service.metrics import REQUESTS
 from sample_service.pricing import PricingError, quote
 
@@ -139,6 +140,13 @@ class Handler(BaseHTTPRequestHandler):
         except PricingError as err:
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(err)})
             return
+        # Behind the flag quote-v2 (config/flags/<env>.json): the quote explains its price.
+        user = query.get("user", [None])[0] or self.headers.get("X-User-Id")
+        if FEATURES.enabled("quote-v2", user):
+            result = {**result, "engine": "v2", "breakdown": f"{result['quantity']} x {result['unit_price']}"
+                      f" less {result['discount']}"}
+        else:
+            result = {**result, "engine": "v1"}
         self._send_json(HTTPStatus.OK, result)
 
     def _metrics(self) -> None:

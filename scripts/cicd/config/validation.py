@@ -31,7 +31,8 @@ def default_files(config_dir: Path) -> list[Path]:
     pipeline = config_dir / "pipeline.yml"
     if not pipeline.is_file():
         raise UsageError(f"no pipeline.yml in {config_dir}", hint="pass --config-dir DIR or name the files")
-    return [pipeline, *sorted((config_dir / "environments").glob("*.yml"))]
+    flags = sorted((config_dir / "flags").glob("*.json"))  # feature flags in flagd's format
+    return [pipeline, *sorted((config_dir / "environments").glob("*.yml")), *flags]
 
 
 def validate_config(
@@ -49,7 +50,11 @@ def validate_config(
     paths = list(files) or default_files(config_dir or Path("config"))
     results: list[Checked] = []
     for path in paths:
-        if is_environment_file(path):
+        if path.suffix == ".json" and path.parent.name == "flags":
+            from cicd.flags.schema import check_flag_file
+
+            results.append(check_flag_file(path))
+        elif is_environment_file(path):
             results.append(check_environment(path, require_secrets=require_secrets))
         else:
             results.append(check_pipeline(path, config_dir or path.parent, require_secrets=require_secrets))

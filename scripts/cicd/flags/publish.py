@@ -1,0 +1,178 @@
+"""Publishing flag definitions: one atomic write per host of an environment, audited in its ledger.
+
+Where the truth lives: the file on the environment's hosts (`.cicd/flags/<env>.json`, resolved on each
+host) is what services read, through OpenFeature's flagd provider in file mode, which notices a new
+file within its poll interval. config/flags/<env>.json in the repository is the reviewed definition:
+`cicd flags push` publishes it, and every change made with `cicd flags` is written back to it (when it
+exists) so `git diff` shows what changed on the hosts.
+
+A change is checked against flagd's schema before any host sees it, and either reaches every host or
+none: a host that fails the write has the hosts before it put back as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cicd.errors import CicdError, ConfigValidationError, DeploymentError, UsageError
+from cicd.flags.definitions import FlagSummary, summarize
+from cicd.flags.schema import check_flag_file, problems_in
+from cicd.hosts.base import Host
+
+LIVE_PATH = ".cicd/flags/{environment}.json"
+
+
+def live_path(host: Host, environment: str) -> str:
+    return host.resolve(LIVE_PATH.replace("{environment}", environment))
+
+
+def encode(data: dict) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+@dataclass
+class FlagTarget:
+    """An environment's flag files: its hosts (the first holds the ledger) and the reviewed definition."""
+
+    environment: str
+    hosts: list[Host]
+    config_file: Path
+    open_ledger: Callable[[], object]
+
+    def read_live(self) -> dict | None:
+        raw = self.hosts[0].get(live_path(self.hosts[0], self.environment))
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            where = f"{live_path(self.hosts[0], self.environment)} on {self.hosts[0].name}"
+            hint = "publish it again: cicd flags push"
+            raise CicdError(f"{where} is not valid JSON ({err})", hint=hint) from err
+        return data if isinstance(data, dict) else None
+
+    def read_config(self) -> dict:
+        checked = check_flag_file(self.config_file)
+        if checked.problems:
+            raise ConfigValidationError(checked.problems)
+        return dict(checked.model)
+
+    def current(self) -> tuple[dict, str]:
+        """The definitions in force and where they were read: the hosts, else the repository file."""
+        live = self.read_live()
+        if live is not None:
+            return live, f"{self.hosts[0].name}:{live_path(self.hosts[0], self.environment)}"
+        if not self.config_file.is_file():
+            raise UsageError(
+                f"no flags for {self.environment}: {self.config_file} does not exist and none are published",
+                hint=f"create {self.config_file} in flagd's format (docs/DEPLOYMENT.md, Feature flags)",
+            )
+        return self.read_config(), f"{self.config_file} (not published yet)"
+
+
+@dataclass
+class Published:
+    hosts: list[str]
+    elapsed_ms: float
+    before: FlagSummary | None = None
+    after: FlagSummary | None = None
+    entry_seq: int | None = None
+    changed_files: list[str] = field(default_factory=list)
+
+
+def _restore(host: Host, path: str, previous: bytes | None) -> None:
+    if previous is None:
+        host.run(["rm", "-f", path], check=False)
+    else:
+        host.put(path, previous)
+
+
+def write_everywhere(target: FlagTarget, data: dict) -> list[str]:
+    """Write `data` to every host, or to none: the hosts already written get their old file back."""
+    problems = problems_in(data, None, "flag definitions")
+    if problems:
+        raise ConfigValidationError(problems)
+    payload = encode(data)
+    done: list[tuple[Host, str, bytes | None]] = []
+    for host in target.hosts:
+        path = live_path(host, target.environment)
+        try:
+            previous = host.get(path)
+            host.put(path, payload)
+        except (CicdError, OSError) as err:
+            for written, written_path, old in reversed(done):
+                _restore(written, written_path, old)
+            raise DeploymentError(
+                f"flag change not applied: cannot write {path} on {host.name} ({err}); "
+                f"{len(done)} host(s) already written were put back"
+            ) from err
+        done.append((host, path, previous))
+    return [host.name for host, _path, _old in done]
+
+
+def _write_config(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(encode(data))
+    os.replace(temporary, path)
+
+
+def apply_change(
+    target: FlagTarget,
+    action: str,
+    name: str | None,
+    edit: Callable[[dict], dict],
+    reason: str | None,
+    *,
+    write_back: bool = True,
+) -> Published:
+    """Read the definitions in force, apply `edit`, publish to every host, write back the repository
+    file, and append `flag.<action>` to the ledger with the flag's state before and after."""
+    current, _source = target.current()
+    changed = edit(current)
+    started = time.monotonic()
+    hosts = write_everywhere(target, changed)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    result = Published(hosts, elapsed_ms)
+    if name is not None:
+        result.before, result.after = summarize(current, name), summarize(changed, name)
+    if write_back and target.config_file.parent.is_dir():
+        _write_config(target.config_file, changed)
+        result.changed_files.append(str(target.config_file))
+    entry = target.open_ledger().append_audit({  # type: ignore[attr-defined]
+        "action": f"flag.{action}",
+        "reason": reason,
+        "outcome": "applied",
+        "details": {
+            "flag": name,
+            "before": result.before.describe() if result.before else None,
+            "after": result.after.describe() if result.after else None,
+            "hosts": hosts,
+        },
+    })  # fmt: skip
+    result.entry_seq = getattr(entry, "seq", None)
+    return result
+
+
+def flag_target(config_dir: Path, environment: str) -> FlagTarget:
+    """The flag files of `environment` from its config: hosts from deploy.hosts, ledger on the first."""
+    from cicd.config import load_environment
+    from cicd.hosts import build_host
+    from cicd.state import open_state
+
+    env = load_environment(config_dir, environment)
+    if env.deploy is None:
+        raise UsageError(f"environment {env.name} has no deploy block, so no hosts to publish flags to")
+    base_dir = str(Path(config_dir).resolve().parent)
+    hosts: Sequence[Host] = [build_host(spec, base_dir=base_dir) for spec in env.deploy.hosts]
+    state_path = env.deploy.state_path
+    return FlagTarget(
+        env.name,
+        list(hosts),
+        Path(config_dir) / "flags" / f"{env.name}.json",
+        lambda: open_state(env.name, state_path, hosts[0]),
+    )
