@@ -4,6 +4,7 @@ through OpenFeature). `disable` is the kill switch: one file write per host, no 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -57,6 +58,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _changing(sub)
         sub.add_argument("name", metavar="FLAG")
         sub.set_defaults(handler=run_state, enabled=name == "enable")
+    rollout = actions.add_parser(
+        "rollout", help="raise a flag's percentage step by step, verified like canary steps; off on a breach"
+    )
+    _changing(rollout)
+    rollout.add_argument("name", metavar="FLAG")
+    rollout.add_argument("--steps", required=True, metavar="P,P,...", help="rising percentages: 5,25,50,100")
+    rollout.add_argument("--variant", help="the variant the percentage gets (default: the one that is true)")
+    rollout.add_argument(
+        "--window", type=float, metavar="SECONDS", help="verification per step (default: its window_seconds)"
+    )
+    rollout.set_defaults(handler=run_rollout)
     push = actions.add_parser("push", help="publish config/flags/ENV.json to every host as it is")
     _changing(push)
     push.set_defaults(handler=run_push)
@@ -140,3 +152,19 @@ def run_push(args: argparse.Namespace) -> int:
         target, "push", None, lambda _live: reviewed, reason_from_user(args.reason), write_back=False
     )
     return _report(args, published)
+
+
+def run_rollout(args: argparse.Namespace) -> int:
+    from cicd.flags.rollout import parse_steps, rollout
+    from cicd.inputs import reason_from_user
+
+    steps = parse_steps(args.steps)
+    result = rollout(
+        args.config_dir, args.env, args.name, steps,
+        variant=args.variant, window_seconds=args.window, reason=reason_from_user(args.reason),
+    )  # fmt: skip
+    if result.completed:
+        print(f"{args.name} rolled out to {steps[-1]}% in {args.env}: every step verified")
+        return 0
+    print(f"{args.name} turned off in {args.env}: {result.disabled_because}", file=sys.stderr)
+    return 1

@@ -18,11 +18,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cicd.errors import CicdError, ConfigValidationError, DeploymentError, UsageError
 from cicd.flags.definitions import FlagSummary, summarize
 from cicd.flags.schema import check_flag_file, problems_in
 from cicd.hosts.base import Host
+
+if TYPE_CHECKING:
+    from cicd.state.api import StateStore
 
 LIVE_PATH = ".cicd/flags/{environment}.json"
 
@@ -42,7 +46,7 @@ class FlagTarget:
     environment: str
     hosts: list[Host]
     config_file: Path
-    open_ledger: Callable[[], object]
+    open_ledger: Callable[[], StateStore]
 
     def read_live(self) -> dict | None:
         raw = self.hosts[0].get(live_path(self.hosts[0], self.environment))
@@ -143,7 +147,7 @@ def apply_change(
     if write_back and target.config_file.parent.is_dir():
         _write_config(target.config_file, changed)
         result.changed_files.append(str(target.config_file))
-    entry = target.open_ledger().append_audit({  # type: ignore[attr-defined]
+    entry = target.open_ledger().append_audit({
         "action": f"flag.{action}",
         "reason": reason,
         "outcome": "applied",
@@ -154,7 +158,7 @@ def apply_change(
             "hosts": hosts,
         },
     })  # fmt: skip
-    result.entry_seq = getattr(entry, "seq", None)
+    result.entry_seq = entry.seq
     return result
 
 
