@@ -21,7 +21,7 @@ from cicd.errors import CicdError, ConfigValidationError
 # Modules under cicd.cli that each register one or more verbs, in help order.
 VERB_MODULES = (
     "validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor", "metrics", "notify",
-    "supply", "flags", "drill",
+    "supply", "flags", "drill", "postmortem",
 )
 
 

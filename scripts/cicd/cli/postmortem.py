@@ -1,0 +1,41 @@
+"""`cicd postmortem`: a Markdown timeline of a rolled-back deployment, from the history and the ledger."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# The ledger entries read to build the timeline (newest first); a deployment older than this many
+# entries has a timeline from its deployment record only.
+LEDGER_WINDOW = 2000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    postmortem = subparsers.add_parser(
+        "postmortem",
+        help="Markdown timeline of a rolled-back deployment: phases, breached measurements, time to restore",
+        description="Write a Markdown postmortem of one deployment (default: the newest rolled back): "
+        "its phases with timings, the verification measurements against the baseline, the rollback "
+        "with time to detect and time to restore, the ledger timeline, and headings for cause and "
+        "actions. Everything comes from the environment's history and ledger.",
+    )
+    postmortem.add_argument("--env", required=True, metavar="NAME", help="config/environments/NAME.yml")
+    postmortem.add_argument("--config-dir", default="config", type=Path, help="default: config")
+    postmortem.add_argument("--deploy", type=int, metavar="ID", help="deployment id (see cicd history)")
+    postmortem.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
+    postmortem.set_defaults(handler=run_postmortem)
+
+
+def run_postmortem(args: argparse.Namespace) -> int:
+    from cicd.cli.state import open_environment_state
+    from cicd.postmortem import choose, render
+
+    store = open_environment_state(args.config_dir, args.env)
+    deployment = choose(store.history(200), args.deploy, args.env)
+    text = render(deployment, store.audit_entries(LEDGER_WINDOW))
+    if args.output is None:
+        print(text)
+    else:
+        args.output.write_text(text + "\n")
+        print(f"wrote {args.output}")
+    return 0
