@@ -124,8 +124,8 @@ def sample_image(docker_engine, tmp_path_factory):
 @pytest.fixture
 def fleet(sshd_fleet, tmp_path):
     """A project with two sshd hosts, web-1 and web-2, each in its own network namespace; web-2's
-    sshd sets CICD_TEST_REFUSE_TO_START so an artifact can be made to fail there only."""
-    from tests.integration.support.fleet import FAIL_ENV, FleetProject
+    HOME holds the FAIL_MARKER file so an artifact can be made to fail there only."""
+    from tests.integration.support.fleet import FAIL_MARKER, FleetProject
 
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         pytest.skip("nginx is not installed (scripts/install-system-deps.sh installs it)")
@@ -133,6 +133,7 @@ def fleet(sshd_fleet, tmp_path):
         pytest.skip("hosts in network namespaces need root and iproute2 (.ci/run runs as root)")
     hosts = [
         sshd_fleet.start("web-1", isolated=True),
-        sshd_fleet.start("web-2", isolated=True, env={FAIL_ENV: "1"}),
+        sshd_fleet.start("web-2", isolated=True),
     ]
+    (hosts[1].home / FAIL_MARKER).write_text("")
     return FleetProject(tmp_path / "project", hosts)

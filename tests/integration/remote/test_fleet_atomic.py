@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.integration.support.fleet import FAIL_ENV, free_ports, last_line, process_deploy
+from tests.integration.support.fleet import ON_FAILING_HOST, free_ports, last_line, process_deploy
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def assert_still_blue_1_0_0(fleet, env) -> None:
 
 def test_no_host_switches_unless_every_host_can(fleet, env):
     # 1. web-2 fails its health gate: web-1 passed its own but never switches.
-    refuse = f"import os, sys\nif os.environ.get({FAIL_ENV!r}):\n    sys.exit('refusing to start here')"
+    refuse = f"import os, sys\nif {ON_FAILING_HOST}:\n    sys.exit('refusing to start here')"
     result = fleet.deploy(env, "2.0.0", "--artifact", str(fleet.artifact("refuses-on-web-2", refuse)))
     assert result.returncode == 1
     assert "web-2 failed its health gate" in result.stdout + result.stderr

@@ -4,7 +4,13 @@ fails stops the roll and the hosts already rolled go back to the color they kept
 from __future__ import annotations
 
 import pytest
-from tests.integration.support.fleet import FAIL_ENV, SharedBalancer, Traffic, free_ports, process_deploy
+from tests.integration.support.fleet import (
+    ON_FAILING_HOST,
+    SharedBalancer,
+    Traffic,
+    free_ports,
+    process_deploy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +25,8 @@ def test_rolling_host_by_host_and_back_when_a_host_fails(fleet, tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     assert fleet.live_versions("web") == ["1.0.0", "1.0.0"]
 
-    # Starts on web-2 (its sshd sets the variable), refuses on web-1, which rolls second.
-    refuse = f"import os, sys\nif not os.environ.get({FAIL_ENV!r}):\n    sys.exit('refusing to start here')"
+    # Starts on web-2 (its HOME holds the marker), refuses on web-1, which rolls second.
+    refuse = f"import os, sys\nif not {ON_FAILING_HOST}:\n    sys.exit('refusing to start here')"
     result = fleet.deploy("web", "2.0.0", "--artifact", str(fleet.artifact("refuses-on-web-1", refuse)))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

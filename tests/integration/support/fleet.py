@@ -17,7 +17,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICE = REPO / "examples" / "service"
-FAIL_ENV = "CICD_TEST_REFUSE_TO_START"  # set on one host by its sshd: a patched service exits there
+# A file in one host's HOME (services see HOME, never the host's other variables): a patched service
+# that tests this expression exits there.
+FAIL_MARKER = "cicd-test-refuse-to-start"
+ON_FAILING_HOST = f"os.path.exists(os.path.join(os.environ.get('HOME', '/'), {FAIL_MARKER!r}))"
 
 
 def free_ports(count: int) -> list[int]:
