@@ -157,7 +157,10 @@ class RecordingHost:
         return ""  # `haproxy -c`: every rendered config is valid here
 
     def _python(self, argv: tuple[str, ...], commands: str) -> str:
-        """HAProxy's runtime API, as the router's socket client reaches it."""
+        """HAProxy's runtime API, as the router's socket client (argv: socket) or its drain loop
+        (argv: socket, timeout, servers) reach it."""
+        if len(argv) > 4:
+            return str(self._drain(set(argv[5:]))) + "\n"
         out = []
         for command in (c.strip() for c in commands.replace("\n", ";").split(";")):
             if command.startswith("set weight "):
@@ -167,6 +170,14 @@ class RecordingHost:
             elif command == "show stat":
                 out.append(self._show_stat())
         return "".join(out)
+
+    def _drain(self, servers: set[str]) -> int:
+        for _ in range(100):  # the loop on the host asks until nothing is in flight (bounded here)
+            rows = [line.split(",") for line in self._show_stat().splitlines()[1:]]
+            busy = sum(int(row[2]) for row in rows if f"{row[0]}/{row[1]}" in servers)
+            if not busy:
+                return 0
+        return busy
 
     def _show_stat(self) -> str:
         rows = ["# pxname,svname,scur,stot,hrsp_5xx,rtime,weight"]

@@ -68,6 +68,12 @@ def host() -> RecordingHost:
     return RecordingHost()
 
 
+def drains(host: RecordingHost, color: str) -> list[int]:
+    """Indexes of the router's drain loops for `color` (python3 -c DRAIN_SCRIPT socket timeout servers)."""
+    loops = enumerate(host.commands)
+    return [i for i, argv in loops if argv[0] == "python3" and argv[-1] == f"preview/{color}"]
+
+
 def ship(target: Target, record: Record, version: str) -> str:
     out = io.StringIO()
     deploy(target, record, DeployRequest(version, "tester"), Reporter(out), dry_run=False)
@@ -83,9 +89,9 @@ def test_a_switch_sets_weights_then_drains_the_color_it_left(host):
     output = ship(target, record, "1.1.0")
 
     gain = host.commands_with("set weight live/green 100")[0]
-    drain = [i for i in host.commands_with("show stat") if i > gain]
+    drain = drains(host, "blue")
     assert host.weights[("live", "green")] == 100 and host.weights[("live", "blue")] == 0
-    assert len(drain) == 3  # after the weights, the drain asks until nothing is left: 2, 1, 0
+    assert drain and drain[0] > gain and host.in_flight["blue"] == []  # weights first, then drained
     assert not host.commands_with("-USR1") and not host.commands_with("cicd-haproxy")  # no restart, no reload
     assert not [argv for argv in host.commands if argv[0] == "haproxy"]  # no `haproxy -c`: weights only
     assert ("drain", "succeeded") in [(name, status) for name, status, _ in record.phases]
@@ -104,10 +110,10 @@ def test_a_switch_back_drains_the_failed_color_before_stopping_it(host):
     Runner(target, record, Reporter(io.StringIO()), run).switch_back("green")
 
     back = host.commands_with("set weight live/blue 100")[0]
-    polls = [i for i in host.commands_with("show stat") if i > back]
+    drain = drains(host, "green")[0]
     stop = host.commands_with("kill", "-TERM", f"-{green_pid}")[0]
-    assert polls and polls[-1] < stop  # switch, drain to the end, only then stop
-    assert len(polls) == 4 and run.figures["drain_in_flight"] == 0 and run.rolled_back
+    assert back < drain < stop and host.in_flight["green"] == []  # switch, drain to the end, then stop
+    assert run.figures["drain_in_flight"] == 0 and run.rolled_back
     assert green_pid not in host.alive
 
 

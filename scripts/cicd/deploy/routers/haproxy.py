@@ -23,7 +23,6 @@ from dataclasses import replace
 
 from cicd.config.deploy import HaproxyRouter
 from cicd.deploy.routers.base import (
-    DRAIN_POLL_SECONDS,
     MARKER,
     Drained,
     ServerStats,
@@ -46,6 +45,29 @@ SOCKET_CLIENT = (
     "s.sendall(sys.stdin.buffer.read())\n"
     "s.shutdown(socket.SHUT_WR)\n"
     "sys.stdout.buffer.write(s.makefile('rb').read())\n"
+)
+# A drain in one process on the host: ask `show stat` every 20 ms until the named servers (proxy/server)
+# have no current session or the timeout (seconds) is over; prints what is still in flight.
+# argv: socket path, timeout, servers...
+DRAIN_SCRIPT = (
+    "import socket, sys, time\n"
+    "path, timeout, servers = sys.argv[1], float(sys.argv[2]), set(sys.argv[3:])\n"
+    "deadline = time.monotonic() + timeout\n"
+    "while True:\n"
+    "    s = socket.socket(socket.AF_UNIX)\n"
+    "    s.settimeout(5)\n"
+    "    s.connect(path)\n"
+    "    s.sendall(b'show stat\\n')\n"
+    "    s.shutdown(socket.SHUT_WR)\n"
+    "    rows = s.makefile('rb').read().decode().splitlines()\n"
+    "    s.close()\n"
+    "    head = rows[0][2:].split(',')\n"
+    "    stats = [dict(zip(head, row.split(','))) for row in rows[1:] if row]\n"
+    "    busy = sum(int(r['scur'] or 0) for r in stats if r['pxname'] + '/' + r['svname'] in servers)\n"
+    "    if not busy or time.monotonic() >= deadline:\n"
+    "        break\n"
+    "    time.sleep(0.02)\n"
+    "print(busy)\n"
 )
 # $1 binary, $2 config, $3 access log, $4 error log, $5 pid file. HAProxy stays in the foreground of
 # its own session so its stdout (the access log) can be a file.
@@ -257,20 +279,18 @@ backend preview
         )
 
     def drain(self, host: Host, color: Color, timeout: float) -> Drained:
-        """Wait until the color's server in both backends has no current session."""
+        """Wait until the color's server in both backends has no current session (one process on the
+        host asks HAProxy every 20 ms: no command per poll)."""
         started = time.monotonic()
-        deadline = started + timeout
-        in_flight = self._sessions(host, color)
-        while in_flight and time.monotonic() < deadline:
-            time.sleep(DRAIN_POLL_SECONDS)
-            in_flight = self._sessions(host, color)
-        return Drained(in_flight, time.monotonic() - started, timeout)
-
-    def _sessions(self, host: Host, color: Color) -> int:
         if not self.is_running(host):
-            return 0
-        rows = self._stat_rows(host)
-        return sum(_int(rows.get((proxy, color), {}).get("scur")) for proxy in ("live", "preview"))
+            return Drained(0, 0.0, timeout)
+        argv = ["python3", "-c", DRAIN_SCRIPT, self.socket_path(host), f"{timeout:g}", f"live/{color}",
+                f"preview/{color}"]  # fmt: skip
+        try:
+            answer = host.run(argv, timeout=timeout + 20).stdout.strip()
+        except HostError as err:
+            raise DeploymentError(f"HAProxy runtime API on {host.name} did not answer: {err}") from err
+        return Drained(int(answer) if answer.isdigit() else 0, time.monotonic() - started, timeout)
 
     def converge(self, host: Host) -> Traffic | None:
         """Start HAProxy when down; when its weights differ from the config file's, apply the file's."""
