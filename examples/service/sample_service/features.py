@@ -1,15 +1,17 @@
 """Feature flags through OpenFeature, with flagd's provider in file (in-process) mode.
 
 The flag file is the one `cicd flags` writes on this host; its path comes from flagd's own variable,
-FLAGD_OFFLINE_FLAG_SOURCE_PATH. Without it no provider is set and every flag answers the default
-given in code, so the service runs the same with or without flags. The provider polls the file every
-FLAGD_DEADLINE_MS (100 ms here unless set), which bounds how long a change takes to reach answers.
+FLAGD_OFFLINE_FLAG_SOURCE_PATH. Without it (or without the SDK installed) no provider is set and every
+flag answers the default given in code, so the service runs the same with or without flags. The
+provider polls the file every FLAGD_DEADLINE_MS (100 ms here unless set), which bounds how long a
+change takes to reach answers.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 POLL_MS_DEFAULT = 100
@@ -19,9 +21,14 @@ def open_client() -> Any | None:
     path = os.environ.get("FLAGD_OFFLINE_FLAG_SOURCE_PATH")
     if not path:
         return None
-    from openfeature import api
-    from openfeature.contrib.provider.flagd import FlagdProvider
-    from openfeature.contrib.provider.flagd.config import ResolverType
+    try:
+        from openfeature import api
+        from openfeature.contrib.provider.flagd import FlagdProvider
+        from openfeature.contrib.provider.flagd.config import ResolverType
+    except ImportError as err:  # an interpreter without the SDK still serves, every flag at its default
+        print(f"sample-service: feature flags off: {err} (pip install openfeature-provider-flagd)",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return None
 
     # The provider logs a traceback at every poll while the file is missing (before the first
     # `cicd flags push`); evaluations then answer the code's default, which is what we want.
