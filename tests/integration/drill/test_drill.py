@@ -32,6 +32,10 @@ def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
         assert entry["details"]["rolled_back_to"] == "1.0.0"
         assert [leg["leg"] for leg in entry["details"]["legs"]] == ["deploy", "rollback", "roll forward"]
         assert 0 < entry["details"]["restore_ms"] < 60_000
+        audit = project.cicd("audit", "show", "--env", "staging", "--json").stdout
+        entries = [json.loads(line) for line in audit.splitlines()]
+        good = [e["version"] for e in entries if e["action"] == "release.known_good"]
+        assert good.count("2.0.0") == 2  # known good again after the roll forward's verification
         history = json.loads(project.cicd("history", "--env", "staging", "--json").stdout)
         assert [(d["kind"], d["version"]) for d in history[:3]] == [
             ("deploy", "2.0.0"), ("rollback", "1.0.0"), ("deploy", "2.0.0"),
