@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from cicd.deploy.orchestrator import DeployRequest, Outcome, deploy, healthy, inspect
 from cicd.deploy.record import Record
@@ -24,6 +25,7 @@ from cicd.deploy.report import Reporter
 from cicd.deploy.rollback import default_target, rollback
 from cicd.deploy.target import Target
 from cicd.errors import CicdError, ConcurrencyError, DeploymentError, UsageError
+from cicd.state.records import AuditEntry
 
 
 @dataclass
@@ -124,3 +126,19 @@ def run_drill(
     except CicdError as err:
         result.failed_leg, result.error = leg, str(err)
     return result
+
+
+def last_passed(entries: list[AuditEntry]) -> AuditEntry | None:
+    """The newest passed drill among ledger entries (oldest first)."""
+    return next((e for e in reversed(entries) if e.action == "drill" and e.outcome == "passed"), None)
+
+
+def staleness(last: AuditEntry | None, max_age_days: float, now: datetime | None = None) -> str | None:
+    """Why the drills are overdue, or None when the last passed drill is recent enough."""
+    if last is None:
+        return "no drill has passed yet"
+    age = (now or datetime.now(UTC)) - datetime.fromisoformat(last.time)
+    days = age.total_seconds() / 86400
+    if days > max_age_days:
+        return f"the last passed drill ({last.time}) is {days:.1f} days old, more than {max_age_days:g}"
+    return None

@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+# Ledger entries searched for the last drill (newest first).
+LEDGER_WINDOW = 5000
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     drill = subparsers.add_parser(
@@ -23,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drill.add_argument("--artifact", help="what to deploy as VERSION (default: the runtime's own)")
     drill.add_argument("--production", action="store_true", help="allow a drill on a production environment")
     drill.add_argument("--reason", help="why (recorded in the ledger; required with --production)")
+    drill.add_argument(
+        "--last", action="store_true", help="run nothing: show the last passed drill; exit 1 when overdue"
+    )
+    drill.add_argument(
+        "--max-age-days", type=float, default=7.0, metavar="DAYS", help="with --last: overdue after this"
+    )
     drill.set_defaults(handler=run_drill)
 
 
@@ -37,6 +46,8 @@ def run_drill(args: argparse.Namespace) -> int:
     from cicd.inputs import check_version, reason_from_user
     from cicd.state import open_state
 
+    if args.last:
+        return show_last(args)
     if args.release:
         check_version(args.release)
     reason = reason_from_user(args.reason)
@@ -63,4 +74,22 @@ def run_drill(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"drill FAILED in {env.name} at the {result.failed_leg}: {result.error}", file=sys.stderr)
+    return 1
+
+
+def show_last(args: argparse.Namespace) -> int:
+    from cicd.cli.state import open_environment_state
+    from cicd.drill import last_passed, staleness
+    from cicd.gha import annotate
+
+    last = last_passed(open_environment_state(args.config_dir, args.env).audit_entries(LEDGER_WINDOW))
+    if last is not None:
+        restore = last.details.get("restore_ms")
+        print(f"last passed drill in {args.env}: {last.time}, {last.version}, time to restore {restore} ms")
+    overdue = staleness(last, args.max_age_days)
+    if overdue is None:
+        return 0
+    print(f"warning: rollback drills are overdue in {args.env}: {overdue} (run: cicd drill --env {args.env})",
+          file=sys.stderr)  # fmt: skip
+    annotate("warning", f"rollback drills are overdue in {args.env}: {overdue}")
     return 1

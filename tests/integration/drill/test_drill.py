@@ -36,6 +36,10 @@ def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
         entries = [json.loads(line) for line in audit.splitlines()]
         good = [e["version"] for e in entries if e["action"] == "release.known_good"]
         assert good.count("2.0.0") == 2  # known good again after the roll forward's verification
+        last = project.cicd("drill", "--env", "staging", "--last")
+        assert last.returncode == 0 and "last passed drill in staging" in last.stdout, last.stderr
+        overdue = project.cicd("drill", "--env", "staging", "--last", "--max-age-days", "0")
+        assert overdue.returncode == 1 and "rollback drills are overdue in staging" in overdue.stderr
         history = json.loads(project.cicd("history", "--env", "staging", "--json").stdout)
         assert [(d["kind"], d["version"]) for d in history[:3]] == [
             ("deploy", "2.0.0"), ("rollback", "1.0.0"), ("deploy", "2.0.0"),
@@ -65,6 +69,8 @@ def test_a_drill_without_a_release_to_go_back_to_fails_and_says_so(tmp_path):
         assert "no known-good release other than 1.0.0" in drill.stderr
         [entry] = drills(project, "staging")
         assert entry["outcome"] == "failed" and entry["details"]["failed_leg"] == "rollback"
+        never = project.cicd("drill", "--env", "staging", "--last")
+        assert never.returncode == 1 and "no drill has passed yet" in never.stderr
         assert live_version(project, "staging") == "1.0.0"
     finally:
         project.shut_down()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cicd.cli import build_parser
+from cicd.drill import last_passed, staleness
 from cicd.errors import UsageError
 from cicd.flags.rollout import parse_steps
 from cicd.postmortem import choose, detect_and_restore, entries_of
@@ -57,3 +59,15 @@ def test_the_documented_flag_commands_are_the_parsers():
     pairs = re.findall(r"`cicd flags (\w+)[^`]*`(?: / `(\w+))?", section)
     documented = {word for pair in pairs for word in pair}
     assert actions == documented - {""}
+
+
+def test_drills_are_overdue_after_the_maximum_age_of_the_last_passed_one():
+    passed = AuditEntry(1, "2026-11-20T00:00:00.000Z", "staging", "drill", outcome="passed")
+    failed = AuditEntry(2, "2026-11-29T00:00:00.000Z", "staging", "drill", outcome="failed")
+    assert last_passed([passed, failed]) is passed
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert staleness(passed, 14, now) is None
+    assert staleness(passed, 7, now) == (
+        "the last passed drill (2026-11-20T00:00:00.000Z) is 10.0 days old, more than 7"
+    )
+    assert staleness(last_passed([failed]), 7, now) == "no drill has passed yet"
