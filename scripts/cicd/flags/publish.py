@@ -96,6 +96,19 @@ def _restore(host: Host, path: str, previous: bytes | None) -> None:
         host.put(path, previous)
 
 
+def _put_back(done: list[tuple[Host, str, bytes | None]]) -> str:
+    """Give the hosts already written their old file back; says what happened, for the error."""
+    failed = []
+    for host, path, previous in reversed(done):
+        try:
+            _restore(host, path, previous)
+        except (CicdError, OSError):
+            failed.append(host.name)
+    if failed:
+        return f"could not put back the old file on {', '.join(failed)}: run the command again"
+    return f"{len(done)} host(s) already written were put back"
+
+
 def write_everywhere(target: FlagTarget, data: dict) -> list[str]:
     """Write `data` to every host, or to none: the hosts already written get their old file back."""
     problems = problems_in(data, None, "flag definitions")
@@ -104,16 +117,14 @@ def write_everywhere(target: FlagTarget, data: dict) -> list[str]:
     payload = encode(data)
     done: list[tuple[Host, str, bytes | None]] = []
     for host in target.hosts:
-        path = live_path(host, target.environment)
         try:
+            path = live_path(host, target.environment)  # over ssh, resolving is a command too
             previous = host.get(path)
             host.put(path, payload)
         except (CicdError, OSError) as err:
-            for written, written_path, old in reversed(done):
-                _restore(written, written_path, old)
             raise DeploymentError(
-                f"flag change not applied: cannot write {path} on {host.name} ({err}); "
-                f"{len(done)} host(s) already written were put back"
+                f"flag change not applied: cannot write {LIVE_PATH} on {host.name} ({err}); "
+                + _put_back(done)
             ) from err
         done.append((host, path, previous))
     return [host.name for host, _path, _old in done]
