@@ -30,7 +30,8 @@ def target_and_record(tmp_path):
     }
     env_dir = tmp_path / "config" / "environments"
     env_dir.mkdir(parents=True)
-    (env_dir / "staging.yml").write_text(yaml.safe_dump({"name": "staging", "type": "staging", "deploy": deploy}))
+    environment = {"name": "staging", "type": "staging", "deploy": deploy}
+    (env_dir / "staging.yml").write_text(yaml.safe_dump(environment))
     env = load_environment(tmp_path / "config", "staging")
     target = build_target(env, base_dir=str(tmp_path))
     record = open_record(target, env)
