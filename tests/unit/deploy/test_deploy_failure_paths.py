@@ -1,0 +1,138 @@
+"""Failure paths of the lifecycle against a recording Host (tests/support/recording_host.py): a bug
+(not a CicdError) after the switch is shown, recorded as failed with what is live, and cleaned up; a
+run that lost its lock touches nothing more and records nothing; state follows each switch."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from cicd.config.deploy import DeploySettings
+from cicd.deploy.orchestrator import DeployRequest, deploy, inspect
+from cicd.deploy.record import Record
+from cicd.deploy.report import Reporter
+from cicd.deploy.routers import build_router
+from cicd.deploy.runtimes import build_runtime
+from cicd.deploy.target import Target
+from cicd.state.client import LockLostError
+
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:  # tests.support is importable however pytest was started
+    sys.path.insert(0, str(REPO))
+
+from tests.support.recording_host import RecordingHost  # noqa: E402
+
+
+class Remembering(Record):
+    """What the state store would be told: switches, phases, known-good versions, the finish."""
+
+    def __init__(self) -> None:
+        self.good: list[str] = []
+        self.phases: list[tuple[str, str, str]] = []
+        self.switches: list[tuple[str | None, str | None]] = []
+        self.finished: list[tuple[str, str, str | None]] = []
+
+    def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
+        self.phases.append((name, status, detail))
+
+    def switched(self, version: str | None, color: str | None, reason: str | None = None) -> None:
+        self.switches.append((version, color))
+
+    def current_version(self) -> str | None:
+        return self.switches[-1][0] if self.switches else None
+
+    def mark_known_good(self, version: str) -> None:
+        self.good.append(version)
+
+    def known_good_versions(self) -> list[str]:
+        return list(self.good)
+
+    def finish(self, status, detail, *, live_version, live_color, figures) -> None:
+        self.finished.append((status, detail, live_version))
+
+
+class BuggyAfterSwitch(Remembering):
+    def warm(self, color: str, version: str | None, until: float) -> None:
+        raise RuntimeError("a bug in the warm record")
+
+
+class LosesLockAfterSwitch(Remembering):
+    """The lock is forced away right after this run's switch to `version`."""
+
+    def __init__(self, host: RecordingHost, version: str) -> None:
+        super().__init__()
+        self.host, self.version = host, version
+        self.commands_at_loss: int | None = None
+
+    def check(self) -> None:
+        if (self.version, "green") in self.switches:
+            if self.commands_at_loss is None:
+                self.commands_at_loss = len(self.host.commands)
+            raise LockLostError("this run no longer holds the lock on prod", None)
+
+
+def make_target(host: RecordingHost) -> Target:
+    settings = DeploySettings.model_validate(
+        {
+            "runtime": {
+                "kind": "process",
+                "command": ["python3", "-m", "sample_service.app", "--port", "{port}"],
+                "default_artifact": str(REPO / "examples" / "service"),
+            },
+            "colors": {"blue": {"port": 9001}, "green": {"port": 9002}},
+            "router": {"kind": "haproxy", "listen": "127.0.0.1:9000", "preview_listen": "127.0.0.1:9009"},
+            "health": {"interval_seconds": 0.01, "timeout_seconds": 0.2},
+            "verification": {"window_seconds": 0},
+        }
+    )
+    runtime = build_runtime(settings.runtime, environment="prod", base_dir=str(REPO))
+    router = build_router(settings.router, environment="prod")
+    return Target("prod", settings, [host], runtime, router, str(REPO))
+
+
+def ship(target: Target, record: Record, version: str, out: io.StringIO | None = None) -> None:
+    deploy(target, record, DeployRequest(version, "tester"), Reporter(out or io.StringIO()), dry_run=False)
+
+
+def test_each_switch_writes_current_at_once():
+    host = RecordingHost()
+    target, record = make_target(host), Remembering()
+    ship(target, record, "1.0.0")
+    ship(target, record, "1.1.0")
+    assert record.switches == [("1.0.0", "blue"), ("1.1.0", "green")]
+
+
+def test_a_bug_after_the_switch_is_recorded_with_what_is_live():
+    host = RecordingHost()
+    target = make_target(host)
+    ship(target, Remembering(), "1.0.0")
+    record, out = BuggyAfterSwitch(), io.StringIO()
+    record.good = ["1.0.0"]
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        ship(target, record, "1.1.0", out)
+
+    assert ("warm", "failed", "internal error: RuntimeError: a bug in the warm record") in record.phases
+    assert record.finished == [("failed", "internal error: RuntimeError: a bug in the warm record", "1.1.0")]
+    assert "✗ warm" in out.getvalue()
+    assert inspect(target).version == "1.1.0"  # traffic stays on the version that passed its gates
+
+
+def test_a_run_that_lost_its_lock_touches_nothing_more_and_records_nothing():
+    host = RecordingHost()
+    target = make_target(host)
+    ship(target, Remembering(), "1.0.0")
+    record, out = LosesLockAfterSwitch(host, "1.1.0"), io.StringIO()
+    record.switches = [("1.0.0", "blue")]
+    record.good = ["1.0.0"]
+
+    with pytest.raises(LockLostError):
+        ship(target, record, "1.1.0", out)
+
+    assert record.commands_at_loss is not None
+    assert len(host.commands) == record.commands_at_loss  # no stop, no switch back, no cleanup
+    assert record.finished == []
+    assert "stopped without touching anything more" in out.getvalue()
