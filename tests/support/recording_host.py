@@ -90,6 +90,10 @@ class RecordingHost:
     def log_source(self, path: str) -> EmptyLog:
         return EmptyLog()
 
+    def unix_request(self, path: str, data: bytes, *, timeout: float = 5.0) -> bytes:
+        self.commands.append(("unix", path, data.decode()))
+        return self._api(data.decode()).encode()
+
     # -- what the host model answers ---------------------------------------------------------------
     def _version_on_port(self, port: int) -> str | None:
         for path, data in self.files.items():
@@ -156,11 +160,13 @@ class RecordingHost:
     def _haproxy(self, argv, _input) -> str:
         return ""  # `haproxy -c`: every rendered config is valid here
 
-    def _python(self, argv: tuple[str, ...], commands: str) -> str:
-        """HAProxy's runtime API, as the router's socket client (argv: socket) or its drain loop
-        (argv: socket, timeout, servers) reach it."""
-        if len(argv) > 4:
-            return str(self._drain(set(argv[5:]))) + "\n"
+    def _python(self, argv: tuple[str, ...], _input: str) -> str:
+        """The router's drain loop (argv: socket, timeout, servers), or a log file's size (rotation)."""
+        if "getsize" in argv[2]:
+            return f"{len(self.files.get(argv[3], b''))}\n"
+        return str(self._drain(set(argv[5:]))) + "\n"
+
+    def _api(self, commands: str) -> str:
         out = []
         for command in (c.strip() for c in commands.replace("\n", ";").split(";")):
             if command.startswith("set weight "):

@@ -12,6 +12,7 @@ are the host's own business.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -58,6 +59,11 @@ class Host(Protocol):
         """A follower of the log file at `path` on the host (checks/logsource.py)."""
         ...
 
+    def unix_request(self, path: str, data: bytes, *, timeout: float = 5.0) -> bytes:
+        """Send `data` to the unix socket at `path` on the host, then read the answer to its end (an
+        admin socket such as HAProxy's). Raises HostError when nothing listens there."""
+        ...
+
     def run(
         self,
         argv: Sequence[str],
@@ -78,6 +84,30 @@ class Host(Protocol):
     def get(self, path: str) -> bytes | None:
         """Read a file; None when it does not exist."""
         ...
+
+
+# The same exchange run by python3 on a host that is not this machine. argv: socket path; stdin: data.
+UNIX_CLIENT = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX)\n"
+    "s.settimeout(float(sys.argv[2]))\n"
+    "s.connect(sys.argv[1])\n"
+    "s.sendall(sys.stdin.buffer.read())\n"
+    "s.shutdown(socket.SHUT_WR)\n"
+    "sys.stdout.buffer.write(s.makefile('rb').read())\n"
+)
+
+
+def unix_exchange(path: str, data: bytes, timeout: float) -> bytes:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def resolve_path(cwd: str | None, path: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cicd.errors import HostError
-from cicd.hosts.base import CommandResult, resolve_path
+from cicd.hosts.base import CommandResult, resolve_path, unix_exchange
 
 if TYPE_CHECKING:
     from cicd.checks.http import ProbeResult
@@ -50,6 +50,12 @@ class LocalHost:
         from cicd.checks.logsource import FileLogSource
 
         return FileLogSource(self.resolve(path))
+
+    def unix_request(self, path: str, data: bytes, *, timeout: float = 5.0) -> bytes:
+        try:
+            return unix_exchange(self.resolve(path), data, timeout)
+        except OSError as err:
+            raise HostError(f"{self.name}: socket {path}: {err.strerror or err}") from err
 
     def __repr__(self) -> str:
         return f"LocalHost({self.name!r})"

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cicd.errors import HostError
-from cicd.hosts.base import CommandResult, resolve_path
+from cicd.hosts.base import UNIX_CLIENT, CommandResult, resolve_path
 
 if TYPE_CHECKING:
     from cicd.checks.http import ProbeResult
@@ -257,6 +257,11 @@ class SSHHost:
         from cicd.checks.remote import HostLogSource
 
         return HostLogSource(self, self.resolve(path))
+
+    def unix_request(self, path: str, data: bytes, *, timeout: float = 5.0) -> bytes:
+        argv = ["python3", "-c", UNIX_CLIENT, self.resolve(path), f"{timeout:g}"]
+        result = self.run(argv, input=data.decode(errors="replace"), timeout=timeout + 10)
+        return result.stdout.encode()
 
     def close(self) -> None:
         """End the master connection now (it would otherwise linger for ControlPersist seconds)."""

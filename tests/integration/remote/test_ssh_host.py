@@ -169,3 +169,33 @@ def test_a_changed_host_key_is_refused(sshd_hosts):
 
     with pytest.raises(HostError, match="host key mismatch — check the host key changed"):
         SSHHost(spec, accept_new_host_keys=True).run(["true"])
+
+
+def test_unix_request_reaches_a_socket_on_the_host_and_back(sshd_hosts):
+    """What the HAProxy router's runtime API calls go through: bytes in, the answer to its end out."""
+    import socket
+    import threading
+
+    spec = sshd_hosts[0]
+    path = spec.home / "echo.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+
+    def answer_once() -> None:
+        conn, _ = server.accept()
+        with conn:
+            asked = b"".join(iter(lambda: conn.recv(4096), b""))
+            conn.sendall(b"you said: " + asked)
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    try:
+        host = spec.ssh_host()
+        assert host.unix_request("echo.sock", b"show stat\n") == b"you said: show stat\n"
+        with pytest.raises(HostError):
+            host.unix_request("nothing-listens.sock", b"show stat\n")
+    finally:
+        thread.join(timeout=10)
+        server.close()
+        path.unlink(missing_ok=True)

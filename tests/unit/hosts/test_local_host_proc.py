@@ -28,3 +28,32 @@ def test_local_host_resolves_paths_probes_and_follows_logs_itself(tmp_path):
     assert source.read_new() == ["new"]
     refused = host.probe("http://127.0.0.1:9/", timeout=0.5)
     assert refused.status is None and refused.error
+
+
+def test_local_host_talks_to_a_unix_socket_in_process(tmp_path):
+    import socket
+    import threading
+
+    import pytest
+
+    from cicd.errors import HostError
+    from cicd.hosts.local import LocalHost
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "admin.sock"))
+    server.listen()
+
+    def answer_once() -> None:
+        conn, _ = server.accept()
+        with conn:
+            asked = b"".join(iter(lambda: conn.recv(4096), b""))
+            conn.sendall(b"ok: " + asked)
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    host = LocalHost(cwd=str(tmp_path))
+    assert host.unix_request("admin.sock", b"set weight live/blue 0\n") == b"ok: set weight live/blue 0\n"
+    with pytest.raises(HostError, match=r"missing\.sock"):
+        host.unix_request("missing.sock", b"show stat\n")
+    thread.join(timeout=5)
+    server.close()

@@ -35,17 +35,6 @@ from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import process_alive
 
-# The runtime API is a unix socket on the target host: a few lines of Python there talk to it, so
-# no socat is needed and ssh hosts work like this one. argv: socket path; stdin: the commands.
-SOCKET_CLIENT = (
-    "import socket, sys\n"
-    "s = socket.socket(socket.AF_UNIX)\n"
-    "s.settimeout(5)\n"
-    "s.connect(sys.argv[1])\n"
-    "s.sendall(sys.stdin.buffer.read())\n"
-    "s.shutdown(socket.SHUT_WR)\n"
-    "sys.stdout.buffer.write(s.makefile('rb').read())\n"
-)
 # A drain in one process on the host: ask `show stat` every 20 ms until the named servers (proxy/server)
 # have no current session or the timeout (seconds) is over; prints what is still in flight.
 # argv: socket path, timeout, servers...
@@ -180,12 +169,9 @@ backend preview
     # -- the runtime API -----------------------------------------------------------------------------
     def _api(self, host: Host, commands: str) -> str:
         try:
-            result = host.run(
-                ["python3", "-c", SOCKET_CLIENT, self.socket_path(host)], input=commands, timeout=10
-            )
+            return host.unix_request(self.socket_path(host), commands.encode()).decode(errors="replace")
         except HostError as err:
             raise DeploymentError(f"HAProxy runtime API on {host.name} did not answer: {err}") from err
-        return result.stdout
 
     def _stat_rows(self, host: Host) -> dict[tuple[str, str], dict[str, str]]:
         return parse_stat(self._api(host, "show stat\n"))
