@@ -140,7 +140,14 @@ def _append(env_var: str, text: str) -> bool:
 def set_output(name: str, value: str) -> bool:
     """Write a step output; multi-line values use a random heredoc delimiter."""
     delimiter = f"ghadelim_{os.urandom(16).hex()}"
-    return _append("GITHUB_OUTPUT", f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    return _append("GITHUB_OUTPUT", f"{name}<<{delimiter}\n{_redacted(value)}\n{delimiter}\n")
+
+
+def _redacted(text: str) -> str:
+    """Outputs and summaries are files the runner does not mask: registered secrets are removed here."""
+    from cicd import secrets  # imports this module
+
+    return secrets.redact(text)
 
 
 def append_summary(markdown: str) -> bool:
@@ -151,7 +158,7 @@ def append_summary(markdown: str) -> bool:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return False
-    data = (markdown.rstrip("\n") + "\n\n").encode("utf-8")
+    data = (_redacted(markdown).rstrip("\n") + "\n\n").encode("utf-8")
     room = SUMMARY_LIMIT_BYTES - (os.path.getsize(path) if os.path.exists(path) else 0)
     if len(data) > room:
         note = b"\n\n> Summary cut here: GitHub shows at most 1 MiB per step; the rest is in the log.\n"

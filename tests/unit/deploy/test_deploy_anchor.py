@@ -1,7 +1,7 @@
 """The ledger's anchor beside the router config (real SQLite state, real files through LocalHost): a lost
 or rewritten chain, a forged or unsigned anchor and an unknown external head are each found; the
 fencing token refuses writes of a run whose lock was forced away; an isolated command sees nothing of
-the deployer's environment."""
+the deployer's environment; step outputs and summaries hold no registered secret."""
 
 from __future__ import annotations
 
@@ -110,3 +110,15 @@ def test_an_isolated_command_sees_only_what_it_is_given(monkeypatch):
 class _Silent:
     def phase(self, *args, **kwargs) -> None:
         pass
+
+
+def test_step_outputs_and_the_summary_never_hold_a_registered_secret(tmp_path, monkeypatch):
+    from cicd import gha, secrets
+
+    secrets.register("summary-secret-8c1f")
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.setenv(name, str(tmp_path / name))
+    assert gha.set_output("result", "failed: summary-secret-8c1f printed by a hook")
+    assert gha.append_summary("| result | summary-secret-8c1f |")
+    written = (tmp_path / "GITHUB_OUTPUT").read_text() + (tmp_path / "GITHUB_STEP_SUMMARY").read_text()
+    assert "summary-secret-8c1f" not in written and written.count("***") == 2
