@@ -36,13 +36,15 @@ def test_every_host_or_none(sshd_hosts, tmp_path, capsys):
     files = [host.home / ".cicd" / "flags" / "staging.json" for host in sshd_hosts]
 
     where = ["--env", "staging", "--config-dir", str(config)]
-    assert main(["flags", "set", "quote-v2", "--percent", "10", *where]) == 0
-    assert "written to web-1, web-2" in capsys.readouterr().out
+    code = main(["flags", "set", "quote-v2", "--percent", "10", *where])
+    out, err = capsys.readouterr()
+    assert code == 0 and "written to web-1, web-2" in out, out + err
     first, second = (json.loads(path.read_text()) for path in files)
     assert first == second and first["flags"]["quote-v2"]["targeting"] == {
         "fractional": [["on", 10], ["off", 90]]
     }
 
+    sshd_hosts[1].ssh_host().close()  # no master connection outlives the host going away
     sshd_hosts[1].stop_sshd()
     code = main(["flags", "disable", "quote-v2", *where])
     err = capsys.readouterr().err
@@ -50,5 +52,6 @@ def test_every_host_or_none(sshd_hosts, tmp_path, capsys):
     assert "1 host(s) already written were put back" in err
     assert json.loads(files[0].read_text()) == first  # web-1 as before: still 10 %
     assert main(["audit", "show", "--json", *where]) == 0
-    actions = [json.loads(line)["action"] for line in capsys.readouterr().out.splitlines()]
-    assert actions == ["flag.set"]  # the failed change left no entry
+    out, err = capsys.readouterr()
+    actions = [json.loads(line)["action"] for line in out.splitlines()]
+    assert actions == ["flag.set"], err  # the failed change left no entry
