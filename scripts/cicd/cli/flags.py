@@ -102,10 +102,10 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, published) -> int:
+def _report(what: str, env: str, published) -> int:
     where = ", ".join(published.hosts)
     after = f": {published.after.describe()}" if published.after else ""
-    print(f"{args.name if hasattr(args, 'name') else 'flags'} in {args.env}{after}")
+    print(f"{what} in {env}{after}")
     print(f"written to {where} in {published.elapsed_ms:.0f} ms (ledger entry {published.entry_seq})")
     for path in published.changed_files:
         print(f"updated {path}: commit it to keep the change in the reviewed definition")
@@ -125,7 +125,7 @@ def run_set(args: argparse.Namespace) -> int:
         lambda data: with_percent(data, args.name, args.percent, args.variant),
         reason_from_user(args.reason),
     )
-    return _report(args, published)
+    return _report(args.name, args.env, published)
 
 
 def run_state(args: argparse.Namespace) -> int:
@@ -139,7 +139,7 @@ def run_state(args: argparse.Namespace) -> int:
         target, action, args.name, lambda data: with_state(data, args.name, args.enabled),
         reason_from_user(args.reason),
     )  # fmt: skip
-    return _report(args, published)
+    return _report(args.name, args.env, published)
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -151,7 +151,7 @@ def run_push(args: argparse.Namespace) -> int:
     published = apply_change(
         target, "push", None, lambda _live: reviewed, reason_from_user(args.reason), write_back=False
     )
-    return _report(args, published)
+    return _report("flags", args.env, published)
 
 
 def run_rollout(args: argparse.Namespace) -> int:

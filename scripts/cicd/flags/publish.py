@@ -26,6 +26,7 @@ from cicd.flags.schema import check_flag_file, problems_in
 from cicd.hosts.base import Host
 
 if TYPE_CHECKING:
+    from cicd.config.context import EnvironmentContext
     from cicd.state.api import StateStore
 
 LIVE_PATH = ".cicd/flags/{environment}.json"
@@ -173,13 +174,14 @@ def apply_change(
     return result
 
 
-def flag_target(config_dir: Path, environment: str) -> FlagTarget:
-    """The flag files of `environment` from its config: hosts from deploy.hosts, ledger on the first."""
+def flag_target(config_dir: Path, environment: str, env: EnvironmentContext | None = None) -> FlagTarget:
+    """The flag files of `environment` from its config (`env` when already loaded): hosts from
+    deploy.hosts, ledger on the first."""
     from cicd.config import load_environment
     from cicd.hosts import build_host
     from cicd.state import open_state
 
-    env = load_environment(config_dir, environment)
+    env = env or load_environment(config_dir, environment)
     if env.deploy is None:
         raise UsageError(f"environment {env.name} has no deploy block, so no hosts to publish flags to")
     base_dir = str(Path(config_dir).resolve().parent)

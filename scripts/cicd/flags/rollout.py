@@ -109,8 +109,8 @@ def rollout(
     from cicd.deploy.target import build_target
     from cicd.state.records import LockOwner
 
-    flags = flag_target(config_dir, environment)
     env = load_environment(config_dir, environment)
+    flags = flag_target(config_dir, environment, env)
     target = build_target(env, base_dir=str(Path(config_dir).resolve().parent))
     store = flags.open_ledger()
     owner = LockOwner.current(store.actor)
