@@ -1,6 +1,6 @@
 """Locks and crashes: a second deploy to a locked environment fails at once naming the holder while
-another environment deploys in parallel; SIGKILL of `cicd deploy` at any phase leaves exactly one
-healthy version live, and running the same deploy again converges."""
+another environment deploys in parallel; SIGKILL of `cicd deploy` at any phase, under live traffic,
+leaves exactly one healthy version live without a failed request, and the same deploy again converges."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import time
 
 import pytest
 from deploy_harness import get, last_line, live_version
+
+from load import Load
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +58,7 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
     project.add_env("staging", verification={"window_seconds": 0.5})
     project.must_deploy("staging", "1.0.0")
     live = "1.0.0"
+    load = Load(project.url("staging", "/api/quote?sku=widget&quantity=2"), workers=2, seconds=600).start()
     for number, phase in enumerate(PHASES, start=1):
         version = f"2.{number}.0"
         proc = project.popen(
@@ -76,6 +79,8 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
         assert rerun.returncode == 0, f"re-run after a kill before {phase}:\n{rerun.stdout}{rerun.stderr}"
         assert live_version(project, "staging") == version
         live = version
+    result = load.stop().summary()
+    assert result["failed"] == 0, result  # live traffic through every kill and every re-run
     state = project.status("staging")
     assert state["health"] == "healthy" and state["current_version"] == live
     assert state["locked"] is False
