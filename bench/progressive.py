@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import sys
@@ -148,6 +149,7 @@ def main() -> int:
         finally:
             project.shut_down()
     figures["repeat"] = args.repeat
+    figures["load_average"] = [round(value, 2) for value in os.getloadavg()]  # comparable within a run only
     print(json.dumps(figures))
     return 0
 
