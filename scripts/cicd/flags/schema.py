@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cicd.config.document import Document, SourceError, format_path
+from cicd.config.document import Document, SourceError, describe, format_path
 from cicd.config.loader import Checked, display_path
 from cicd.config.source import load_document
 from cicd.errors import Location, Problem
@@ -87,6 +87,15 @@ def fractional_buckets(flag: dict) -> list[Any]:
     return [item for item in rule if isinstance(item, list)] if isinstance(rule, list) else []
 
 
+def _message(error: Any) -> str:
+    """jsonschema's message with a long value it quotes replaced by a short description: the location
+    already says which value it is."""
+    quoted = repr(error.instance)
+    if len(quoted) > 60 and error.message.startswith(quoted):
+        return describe(error.instance) + error.message[len(quoted) :]
+    return error.message
+
+
 def problems_in(data: Any, document: Document | None, file: str) -> list[Problem]:
     """Every schema and semantic problem of flag data, located through `document` when given."""
 
@@ -100,7 +109,7 @@ def problems_in(data: Any, document: Document | None, file: str) -> list[Problem
     for error in errors[:MAX_PROBLEMS]:
         leaf = closest(error)
         path = tuple(leaf.absolute_path)
-        problems.append(Problem(locate(path), leaf.message, "see https://flagd.dev/reference/flag-definitions/"))
+        problems.append(Problem(locate(path), _message(leaf), "see https://flagd.dev/reference/flag-definitions/"))
     if not problems:
         problems = [Problem(locate(path), message, hint) for path, message, hint in _semantic_problems(data)]
     return problems

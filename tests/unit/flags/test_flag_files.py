@@ -101,3 +101,10 @@ def test_a_failed_host_puts_back_the_hosts_already_written(tmp_path):
     with pytest.raises(ConfigValidationError, match="'ON' is not one of"):
         bad = {"x": {"state": "ON", "variants": {"a": 1}, "defaultVariant": "a"}}
         write_everywhere(target, {"flags": bad})
+
+
+def test_a_long_value_is_described_not_quoted(tmp_path):
+    listed = [{"key": f"flag-{n}", "state": "ENABLED", "variants": {"on": True}} for n in range(5)]
+    [problem] = check_flag_file(flag_dir(tmp_path, json.dumps({"flags": listed}, indent=2))).problems
+    where = f"{tmp_path}/flags/staging.json:2:12"
+    assert problem.render().startswith(f"{where}: error: a list is not of type 'object'")
