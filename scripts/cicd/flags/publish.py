@@ -7,7 +7,7 @@ file within its poll interval. config/flags/<env>.json in the repository is the 
 exists) so `git diff` shows what changed on the hosts.
 
 A change is checked against flagd's schema before any host sees it, and either reaches every host or
-none: a host that fails the write has the hosts before it put back as they were.
+none: when a host fails the write, the hosts written before it get their previous file back.
 """
 
 from __future__ import annotations
