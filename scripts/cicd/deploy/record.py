@@ -130,6 +130,7 @@ class StateRecord(Record):
 
     @contextmanager
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> Iterator[Any]:
+        from cicd.deploy import interrupts
         from cicd.state import LockOwner
 
         with self.state.locked(
@@ -137,7 +138,7 @@ class StateRecord(Record):
             ttl_seconds=ttl,
             reason=reason,
             wait_seconds=WAIT_FOR_LOCK_SECONDS if wait else 0,
-        ) as held:
+        ) as held, interrupts.terminate_raises():
             self.held = held
             try:
                 yield held

@@ -47,7 +47,9 @@ LOG_LINES_ON_FAILURE = 15
 
 def describe(err: BaseException) -> str:
     """One line for a failure: an expected error's message, else what kind of bug it was."""
-    return str(err) if isinstance(err, CicdError) else f"internal error: {type(err).__name__}: {err}"
+    if isinstance(err, CicdError | KeyboardInterrupt):
+        return str(err) or "interrupted"
+    return f"internal error: {type(err).__name__}: {err}"
 
 
 @dataclass

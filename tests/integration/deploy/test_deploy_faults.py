@@ -124,6 +124,20 @@ def test_kills_right_after_switches_then_rollback_goes_to_the_version_live_befor
     assert not [row for row in _history(project) if row["status"] == "running"]
 
 
+def test_sigterm_during_a_deploy_cleans_up_and_records_the_outcome(project):
+    project.add_env("staging")
+    project.must_deploy("staging", "1.0.0")
+    proc = _paused(project, "2.0.0", "smoke")  # 2.0.0 runs in green, never live
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert not (project.root / ".cicd" / "run" / "staging" / "green.pid").exists()  # cleaned up
+    row = next(row for row in _history(project) if row["version"] == "2.0.0")
+    assert row["status"] == "failed" and "terminated" in row["error"], row
+    state = project.status("staging")
+    assert live_version(project, "staging") == "1.0.0" and state["locked"] is False
+
+
 def _db(project):
     return project.root / ".cicd" / "state" / "staging.db"
 
