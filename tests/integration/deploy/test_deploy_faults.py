@@ -133,7 +133,7 @@ def test_sigterm_during_a_deploy_cleans_up_and_records_the_outcome(project):
     assert proc.returncode == 130, out + err
     assert not (project.root / ".cicd" / "run" / "staging" / "green.pid").exists()  # cleaned up
     row = next(row for row in _history(project) if row["version"] == "2.0.0")
-    assert row["status"] == "failed" and "terminated" in row["error"], row
+    assert row["status"] == "failed" and "SIGTERM" in row["error"], row
     state = project.status("staging")
     assert live_version(project, "staging") == "1.0.0" and state["locked"] is False
 
