@@ -121,9 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.exception("file system error")
         report_error(CicdError(os_error_line(err)))
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        # Terminated (deploy/interrupts.py) carries the signal that stopped a deploy: 130 SIGINT, 143 SIGTERM
+        signum = getattr(err, "signum", 2)
+        print("interrupted" if signum == 2 else f"{err}", file=sys.stderr)
+        return 128 + signum
     except Exception as err:  # a bug: say so plainly, traceback only with -v
         if args.verbose:
             raise

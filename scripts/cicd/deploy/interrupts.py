@@ -1,7 +1,8 @@
 """SIGTERM or SIGINT while a deploy or rollback holds its lock (a cancelled CI job: Actions sends
 SIGINT, then SIGTERM 7.5 s later; a service manager stopping the deployer; Ctrl-C) takes the path of
-any other failure: clean up, record the outcome, exit 130. Further signals of either kind are ignored
-until that cleanup is done; SIGKILL stays the way to stop at once (the next run converges)."""
+any other failure: clean up, record the outcome, exit 128 + the signal (130, 143). Further signals
+of either kind are ignored until that cleanup is done; SIGKILL stays the way to stop at once (the
+next run converges)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Terminated(KeyboardInterrupt):
-    """A stop signal arrived during a deploy or rollback (exits like an interrupt, 130)."""
+    """A stop signal arrived during a deploy or rollback (the CLI exits 128 + signum)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)

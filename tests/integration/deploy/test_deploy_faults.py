@@ -130,7 +130,7 @@ def test_sigterm_during_a_deploy_cleans_up_and_records_the_outcome(project):
     proc = _paused(project, "2.0.0", "smoke")  # 2.0.0 runs in green, never live
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out + err
+    assert proc.returncode == 143 and "stopped by SIGTERM" in err, out + err
     assert not (project.root / ".cicd" / "run" / "staging" / "green.pid").exists()  # cleaned up
     row = next(row for row in _history(project) if row["version"] == "2.0.0")
     assert row["status"] == "failed" and "SIGTERM" in row["error"], row
