@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a Markdown postmortem of one deployment (default: the newest rolled back): "
         "its phases with timings, the verification measurements against the baseline, the rollback "
         "with time to detect and time to restore, the ledger timeline, and headings for cause and "
-        "actions. Everything comes from the environment's history and ledger.",
+        "actions. Everything comes from the environment's history and ledger. Inside GitHub Actions it "
+        "is also appended to the job summary.",
     )
     postmortem.add_argument("--env", required=True, metavar="NAME", help="config/environments/NAME.yml")
     postmortem.add_argument("--config-dir", default="config", type=Path, help="default: config")
@@ -27,12 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_postmortem(args: argparse.Namespace) -> int:
+    from cicd import gha
     from cicd.cli.state import open_environment_state
     from cicd.postmortem import choose, render
 
     store = open_environment_state(args.config_dir, args.env)
     deployment = choose(store.history(200), args.deploy, args.env)
     text = render(deployment, store.audit_entries(LEDGER_WINDOW))
+    gha.append_summary(text)  # inside Actions: on the run's page, where the rollback is looked at
     if args.output is None:
         print(text)
     else:

@@ -45,10 +45,12 @@ def test_postmortem_of_an_automatic_rollback(tmp_path):
         stop.set()
         project.shut_down()
 
-    out = tmp_path / "pm.md"
-    written = project.cicd("postmortem", "--env", "staging", "--output", str(out))
+    out, summary = tmp_path / "pm.md", tmp_path / "summary.md"
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    written = project.cicd("postmortem", "--env", "staging", "--output", str(out), extra_env=actions)
     assert written.returncode == 0, written.stderr
     text = out.read_text()
+    assert summary.read_text().strip() == text.strip()  # the job summary has the same postmortem
     assert text.startswith("# Postmortem: deploy 2.0.0 (rolled_back)")
     assert "from 1.0.0 to 2.0.0" in text
     assert re.search(r"\| verify \| failed \| [0-9.]+ \| verification failed: error rate", text)
