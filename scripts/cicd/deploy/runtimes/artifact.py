@@ -5,6 +5,9 @@ plus untracked files .gitignore does not exclude); elsewhere every file, minus t
 patterns. `runtime.include` (glob patterns) narrows either to what it names. Never shipped, whatever
 the lists say: .cicd/ (releases, logs, the state database), VCS folders and tool caches.
 
+A folder git ignores as a whole (an artifact built under an ignored path) is walked like one
+outside git.
+
 The digest of a directory is sha256 over each file's path, executable bit and content hash, in path
 order: the same tree gives the same digest on every machine, whatever the file times. A .tar.gz
 artifact's digest is the sha256 of its bytes.
@@ -60,7 +63,18 @@ def _git_files(source: Path) -> list[str] | None:
         return None
     if listed.returncode != 0:
         return None
-    return [name for name in listed.stdout.decode(errors="surrogateescape").split("\0") if name]
+    names = [name for name in listed.stdout.decode(errors="surrogateescape").split("\0") if name]
+    if not names and _ignored_by_git(source):
+        return None  # a folder git ignores as a whole (a build output, .cicd/...): not git's to list
+    return names
+
+
+def _ignored_by_git(source: Path) -> bool:
+    argv = ["git", "-C", str(source), "check-ignore", "-q", "."]
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=60, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _ignore_patterns(source: Path) -> list[str]:
@@ -75,7 +89,7 @@ def _ignored(name: str, patterns: list[str]) -> bool:
     parts = PurePosixPath(name).parts
     for pattern in patterns:
         anchored = pattern.lstrip("/")
-        if "/" in anchored:  # a path pattern: the file or a folder above it
+        if pattern.startswith("/") or "/" in anchored:  # from the root: the file or a folder above it
             if any(fnmatch.fnmatch("/".join(parts[:i]), anchored) for i in range(1, len(parts) + 1)):
                 return True
         elif any(fnmatch.fnmatch(part, anchored) for part in parts):
