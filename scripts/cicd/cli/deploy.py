@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "control and bidirectional characters become U+FFFD; never refused",
     )
     deploy.add_argument("--dry-run", action="store_true", help="print every action; change nothing")
+    deploy.add_argument(
+        "--override-approval",
+        metavar="WHY",
+        help="deploy from outside GitHub Actions to an environment that requires approval (the reason is "
+        "recorded in the audit ledger)",
+    )
     deploy.add_argument("--wait", action="store_true", help="wait for the lock instead of failing at once")
     deploy.add_argument(
         "--rebuild",
@@ -134,6 +140,11 @@ def run_deploy(args: argparse.Namespace) -> int:
     check_version(args.release)
     args.reason = reason_from_user(args.reason)
     env, target = _target(args)
+    if not args.dry_run:
+        from cicd.github.approval import approved_reason
+
+        override = reason_from_user(args.override_approval)
+        args.reason = approved_reason(args.env, env.approval.required, args.reason, override)
     artifact = args.artifact
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
         artifact = str(Path(artifact).resolve())
