@@ -47,6 +47,8 @@ def test_init_writes_a_valid_setup_that_lints_clean(flask_app):
     assert production.approval.required and production.approval.deployment_branches == "main"
     staging = load_environment(flask_app / "config", "staging")
     assert staging.deploy.runtime.kind == "process"
+    # New environments get the router that loses no keep-alive request at a switch.
+    assert staging.deploy.router.kind == production.deploy.router.kind == "haproxy"
     deploy = (flask_app / ".github" / "workflows" / "cicd-deploy.yml").read_text()
     assert f"uses: acme/cicd/.github/workflows/deploy.yml@{'0123456789' * 4}" in deploy
     for argv in ([tool("actionlint"), "-no-color"],

@@ -80,7 +80,8 @@ def environment_yml(project: Project, name: str, base_port: int) -> str:
         "  hosts:\n    - {name: local, transport: local}   # laptop or self-hosted runner; ssh for servers\n"
         f"  runtime:\n{runtime}"
         f"  colors:\n    blue: {{port: {base_port + 11}}}\n    green: {{port: {base_port + 12}}}\n"
-        f"  router:\n    listen: 127.0.0.1:{base_port}\n    preview_listen: 127.0.0.1:{base_port + 1}\n"
+        "  router:\n    kind: haproxy   # runtime API weights, no reload: no keep-alive request lost\n"
+        f"    listen: 127.0.0.1:{base_port}\n    preview_listen: 127.0.0.1:{base_port + 1}\n"
         "  health: {path: /healthz, expected_status: 200, interval_seconds: 0.5, timeout_seconds: 30}\n"
         "  verification: {window_seconds: 60, interval_seconds: 1, max_error_rate: 0.05}\n"
     )
