@@ -84,3 +84,6 @@ def test_another_repository_calls_the_deploy_workflow(act, github_api, shop, tmp
     state = github_api.state()
     assert state["violations"] == []
     assert [(d["environment"], d["payload"]["version"]) for d in state["deployments"]] == [("demo", "2.0.0")]
+    # The run publishes the delivery dashboard of the environment it changed, drawn from its history.
+    dashboard = (act.artifacts / "dashboard-demo-deploy" / "dashboard-demo.html").read_text()
+    assert "<svg" in dashboard and "2.0.0" in dashboard and "<script" not in dashboard
