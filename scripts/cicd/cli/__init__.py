@@ -23,13 +23,34 @@ VERB_MODULES = (
     "validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor", "metrics", "notify",
     "supply", "flags", "drill", "postmortem",
 )
+# Which module registers each verb: a command loads only its own module, so `cicd rollback` does not
+# pay for building the other verbs' parsers (tests/unit/cli/test_parser.py keeps this table true).
+VERB_OWNERS = {
+    "validate": "validate", "schema": "validate", "run": "run", "graph": "run", "plan": "run",
+    "deploy": "deploy", "rollback": "deploy", "accept": "deploy", "status": "deploy",
+    "lock": "state", "unlock": "state", "audit": "state", "history": "state",
+    "workflows": "workflows", "init": "workflows", "release": "workflows", "github": "github",
+    "report": "reporting", "monitor": "monitor", "metrics": "metrics", "notify": "notify",
+    "supply": "supply", "flags": "flags", "drill": "drill", "postmortem": "postmortem",
+}  # fmt: skip
 
 
 # 128 + SIGPIPE: the status a shell reports for a Unix tool stopped by a closed pipe (`yes | head`).
 EXIT_BROKEN_PIPE = 141
 
 
-def build_parser() -> argparse.ArgumentParser:
+def verb_modules(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The verb modules a command line needs: the one owning its verb, or all of them when there is
+    none or it is unknown (help, a typo: argparse then lists every verb)."""
+    if argv is None:
+        return VERB_MODULES
+    verb = next((arg for arg in argv if not arg.startswith("-")), None)  # top-level options take no value
+    owner = VERB_OWNERS.get(verb or "")
+    return (owner,) if owner else VERB_MODULES
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv` (its verb's module only), or for every verb when argv is None."""
     parser = argparse.ArgumentParser(
         prog="cicd",
         description="Validate and run pipelines; deploy, verify and roll back services.",
@@ -37,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cicd {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
     subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND")
-    for name in VERB_MODULES:
+    for name in verb_modules(argv):
         importlib.import_module(f"cicd.cli.{name}").register(subparsers)
     return parser
 
@@ -94,7 +115,8 @@ def reader_went_away() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
