@@ -20,7 +20,6 @@ import hashlib
 import io
 import os
 import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -41,6 +40,8 @@ class Artifact:
         """The artifact as .tar.gz bytes (a tarball as it is)."""
         if not self.files:
             return self.source.read_bytes()
+        import tarfile  # here, not at import: a rollback loads this module but never packs
+
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
             for name in self.files:
