@@ -10,11 +10,14 @@ deployed with the real CLI (bench/zero_downtime.py's Bench):
 - `cicd flags set quote-v2 --percent 0|100`: from process start to the first answer after which every
   answer of a keep-alive client shows the new engine (`flag_change_to_effect_ms`), and the command's
   wall time;
-- `cicd --version`: the interpreter's and the CLI's start-up, the floor under every command.
-Medians over the repetitions. The last line is one JSON object: the default router's figures, and
+- `cicd --version`: the interpreter's and the CLI's start-up, the floor under every command; and, once,
+  an interpreter that only starts and one that only imports the libraries a rollback needs (pydantic,
+  PyYAML, sqlite3, http.client...): what no change to our code can remove.
+Medians over the repetitions; with --baseline, the other checkout runs interleaved with this one and its
+figures go under `baseline`. The last line is one JSON object: the default router's figures, and
 `routers` with the same keys for each router.
 
-    python3 bench/rollback_fast.py [--repetitions 5] [--routers haproxy,nginx]
+    python3 bench/rollback_fast.py [--repetitions 5] [--routers haproxy,nginx] [--baseline OTHER/scripts]
 """
 
 from __future__ import annotations
@@ -199,6 +202,26 @@ def start_up(variants: list[Variant], repetitions: int) -> dict[str, dict]:
     return {name: {"version_startup_ms": median(values)} for name, values in took.items()}
 
 
+# What `cicd rollback` imports that is not ours: the floor under its time to switch, whatever the code.
+LIBRARIES = (
+    "import pydantic, yaml, sqlite3, http.client, json, argparse, logging, subprocess, dataclasses; "
+    "from pydantic import BaseModel, Field, AfterValidator, Discriminator, Tag, StringConstraints"
+)
+
+
+def library_floor(repetitions: int) -> dict:
+    """An interpreter that only starts, and one that imports the libraries a rollback needs."""
+    figures = {}
+    for name, code in (("python_startup_ms", "pass"), ("library_imports_ms", LIBRARIES)):
+        took = []
+        for _ in range(repetitions):
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            took.append((time.monotonic() - started) * 1000)
+        figures[name] = median(took)
+    return figures
+
+
 def measure(router: str, variants: list[Variant], repetitions: int) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"cicd-rollback-fast-{router}-"))
     bench = Bench(root, router)
@@ -241,6 +264,7 @@ def main() -> int:
     result = {
         "router": default,
         **routers[default],
+        **library_floor(args.repetitions * 2),
         "load_average_1m_before": round(load_before, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "routers": routers,
