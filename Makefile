@@ -21,8 +21,11 @@ install: system-deps $(BIN)/cicd
 demo: install
 	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
 
+# Parallel workers: the suites mostly wait on real services (nginx, HAProxy, sshd, podman, act), so 3
+# workers on 2 cores finish far sooner. The e2e tests share the repository's ports and run in one worker.
+TEST_WORKERS ?= 3
 test: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check scripts tests bench examples

@@ -26,6 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # tests.integration.support (sshd hosts) is importable however pytest started
     sys.path.insert(0, str(REPO))
 STANDINS = Path(__file__).resolve().parent / "actions"
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Under parallel workers (`make test`: pytest-xdist, --dist loadgroup) every e2e test runs in one
+    worker, one after another: they deploy the repository's own environments, whose ports are fixed."""
+    for item in items:
+        if E2E_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 VENV_BIN = Path(sys.executable).parent
 TOKEN = "ghs_standin0000000000000000000000000000"
 STANDIN_FOR = {
