@@ -3,7 +3,8 @@
 First from history: the access log's recent lines for the old color's upstream (the last
 `lookback_seconds`), which costs nothing when the service has traffic. When that gives fewer than
 20 requests (a p95 needs them; or `min_samples` if higher), a short burst of probes through the live
-listener fills the gap (a fraction of a second on a healthy service). The log source is left
+listener fills the gap (a fraction of a second on a healthy service; never longer than the
+verification's own top-up, however large `min_samples` is). The log source is left
 positioned at its end, so verify(..., skip_existing=False) on the same source also sees the requests
 served during the switch.
 """
@@ -19,7 +20,7 @@ from cicd.checks.http import Prober, ProbeResult, join_url, probe
 from cicd.checks.logsource import LogSource, LogUnavailableError
 from cicd.checks.metrics import Sample, sample_from_probe, samples_from_records, window_stats
 from cicd.checks.verdict import LATENCY_MIN_SAMPLES, Baseline
-from cicd.checks.verify import probe_target
+from cicd.checks.verify import probe_target, top_up_limit
 
 if TYPE_CHECKING:
     from cicd.config.deploy import HealthCheck, Verification
@@ -45,6 +46,7 @@ def measure_baseline(
     host_header: str | None = None,
     lookback_seconds: float = 60.0,
     prober: Prober = probe,
+    probe_limit_s: float | None = None,
 ) -> Baseline:
     """Figures of the color that is live now (call before the switch). Never raises: a broken log
     falls back to probes, and the source says so."""
@@ -66,7 +68,11 @@ def measure_baseline(
         path, _ = probe_target(settings, health)
         url = join_url(base_url, path)
         probe_results = []
+        # The burst runs before the switch, so it is bounded in time as the verification's top-up is.
+        deadline = time.monotonic() + (top_up_limit(settings) if probe_limit_s is None else probe_limit_s)
         for _ in range(missing):
+            if time.monotonic() >= deadline:
+                break
             probe_results.append(prober(url, host_header=host_header or health.host_header, timeout=2.0))
             time.sleep(PROBE_PAUSE_S)
         # Unanswered probes say nothing about the old color (nothing live yet, e.g. a first deploy);
@@ -74,7 +80,7 @@ def measure_baseline(
         answered = [result for result in probe_results if result.answered]
         samples += _probe_samples(log if log_ok else None, upstreams, answered)
         unanswered = len(probe_results) - len(answered)
-        notes.append(f"{missing} probe(s)" + (f", {unanswered} unanswered" if unanswered else ""))
+        notes.append(f"{len(probe_results)} probe(s)" + (f", {unanswered} unanswered" if unanswered else ""))
     source = " + ".join(notes) if notes else "none"
     return Baseline(window_stats(samples), source, round(time.monotonic() - started, 3))
 

@@ -148,6 +148,17 @@ def test_baseline_falls_back_to_probes(http_server, tmp_path):
     assert no_log.source == "20 probe(s)" and no_log.stats.p95_ms is not None
 
 
+def test_baseline_probes_are_bounded_in_time_whatever_min_samples_asks(http_server):
+    # It runs before the switch: a huge min_samples must not hold the deploy for minutes.
+    started = time.monotonic()
+    baseline = measure_baseline(
+        http_server, Verification(min_samples=100_000), HEALTH, log=None, upstreams=None, probe_limit_s=0.3
+    )
+    assert time.monotonic() - started < 5.0
+    probes = int(baseline.source.split(" ")[0])
+    assert 0 < probes < 100_000 and baseline.stats.requests == probes
+
+
 def test_latency_regression_against_a_baseline(http_server, tmp_path):
     log_path = tmp_path / "access.log"
     log_path.write_text("")
