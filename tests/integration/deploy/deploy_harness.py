@@ -182,3 +182,17 @@ def live_version(project: Project, name: str) -> str | None:
 def last_line(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 30.0) -> list[str]:
+    """Read a running command's output until a line holds `needle`; the lines read so far."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"never saw {needle!r}; output so far: {''.join(seen)}")

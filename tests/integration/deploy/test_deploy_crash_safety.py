@@ -7,31 +7,19 @@ from __future__ import annotations
 import time
 
 import pytest
-from deploy_harness import get, last_line, live_version
+from deploy_harness import get, last_line, live_version, wait_for_line
 
 from load import Load
 
 pytestmark = pytest.mark.integration
 
 
-def _wait_for_line(proc, needle: str, timeout: float = 20.0) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return seen
-    raise AssertionError(f"never saw {needle!r}; output so far: {''.join(seen)}")
-
 
 def test_concurrent_deploys_to_one_environment_and_parallel_environments(project):
     project.add_env("staging", hooks={"pre_deploy": [["sleep", "2"]]})
     project.add_env("production")
     holder = project.popen("deploy", "--env", "staging", "--version", "1.0.0", "--reason", "first")
-    _wait_for_line(holder, "deploy 1.0.0 to staging")  # the lock is held from here on
+    wait_for_line(holder, "deploy 1.0.0 to staging")  # the lock is held from here on
 
     started = time.monotonic()
     second = project.deploy("staging", "1.0.1")
@@ -64,7 +52,7 @@ def test_sigkill_at_every_phase_then_rerun_converges(project):
         proc = project.popen(
             "deploy", "--env", "staging", "--version", version, extra_env={"CICD_TEST_PAUSE_AT": phase}
         )
-        seen = _wait_for_line(proc, f"paused before {phase}")
+        seen = wait_for_line(proc, f"paused before {phase}")
         proc.kill()  # SIGKILL: no cleanup, no lock release
         proc.wait()
 
@@ -92,7 +80,7 @@ def test_a_stale_lock_of_a_dead_deploy_is_recovered_and_recorded(project):
     proc = project.popen(
         "deploy", "--env", "staging", "--version", "1.1.0", extra_env={"CICD_TEST_PAUSE_AT": "health"}
     )
-    _wait_for_line(proc, "paused before health")
+    wait_for_line(proc, "paused before health")
     proc.kill()
     proc.wait()
     killed_at = time.monotonic()
@@ -113,7 +101,7 @@ def test_a_version_killed_before_its_switch_is_never_a_rollback_target(project):
     proc = project.popen(
         "deploy", "--env", "staging", "--version", "6.6.6", extra_env={"CICD_TEST_PAUSE_AT": "smoke"}
     )
-    _wait_for_line(proc, "paused before smoke")  # 6.6.6 runs in green, healthy but never smoke-tested
+    wait_for_line(proc, "paused before smoke")  # 6.6.6 runs in green, healthy but never smoke-tested
     proc.kill()
     proc.wait()
     rollback = project.cicd("rollback", "--env", "staging", "--wait")

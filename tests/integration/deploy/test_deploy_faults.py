@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from deploy_harness import last_line, live_version
+from deploy_harness import last_line, live_version, wait_for_line
 
 from load import Load
 
@@ -21,23 +21,11 @@ pytestmark = pytest.mark.integration
 QUOTE = "/api/quote?sku=widget&quantity=2"
 
 
-def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 30.0) -> str:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
-    raise AssertionError(f"never saw {needle!r}; output so far: {''.join(seen)}")
-
 
 def _paused(project, version: str, phase: str, seconds: float = 60) -> subprocess.Popen:
     extra = {"CICD_TEST_PAUSE_AT": phase, "CICD_TEST_PAUSE_SECONDS": str(seconds)}
     proc = project.popen("deploy", "--env", "staging", "--version", version, extra_env=extra)
-    _wait_for_line(proc, f"paused before {phase}")
+    wait_for_line(proc, f"paused before {phase}")
     return proc
 
 

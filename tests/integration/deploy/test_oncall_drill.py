@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from deploy_harness import get, live_version
+from deploy_harness import get, live_version, wait_for_line
 
 pytestmark = pytest.mark.integration
 
@@ -55,18 +55,6 @@ def _quote_total(project) -> str:
     return json.loads(body)["total"]
 
 
-def _wait_for_line(proc, needle: str, timeout: float = 30.0) -> None:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return
-    raise AssertionError(f"never saw {needle!r}; output so far: {''.join(seen)}")
-
 
 def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollback(project):
     env = project.add_env("production", warm_seconds=WARM_SECONDS, lock_ttl_seconds=60)
@@ -106,7 +94,7 @@ def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollbac
         "deploy", "--env", "production", "--version", "2.2.0",
         extra_env={"CICD_TEST_PAUSE_AT": "verify", "CICD_TEST_PAUSE_SECONDS": "120"},
     )  # fmt: skip
-    _wait_for_line(proc, "paused before verify")
+    wait_for_line(proc, "paused before verify")
     warm_started = time.monotonic()
     proc.kill()
     proc.wait()
