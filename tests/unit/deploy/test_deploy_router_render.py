@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cicd.config.deploy import NginxRouter
-from cicd.deploy.routers.nginx import NginxTrafficRouter, Traffic, _nginx_error, parse_traffic
+from cicd.deploy.routers.base import parse_traffic
+from cicd.deploy.routers.nginx import NginxTrafficRouter, Traffic, _nginx_error
 from cicd.deploy.runtimes.base import Slot
 
 SLOTS = {"blue": Slot("blue", 9001), "green": Slot("green", 9002)}

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cicd.deploy.runtimes.base import Color, Slot, other_color
 from cicd.hosts.base import Host
+from cicd.hosts.procfs import process_alive
 
 MARKER = re.compile(
     r"^# cicd-traffic: blue=(?P<blue>\d+) green=(?P<green>\d+) preview=(?P<preview>blue|green)"
@@ -99,6 +100,19 @@ def parse_traffic(config_text: str) -> Traffic | None:
         match["generation"],
         float(match["since"] or 0.0),
     )
+
+
+def read_traffic(host: Host, conf_path: str) -> Traffic | None:
+    """The traffic split in a router's config file on the host; None before the first deploy."""
+    raw = host.get(conf_path)
+    return parse_traffic(raw.decode(errors="replace")) if raw else None
+
+
+def running_pid(host: Host, pid_path: str) -> int | None:
+    """The pid a router wrote to its pid file, while that process is alive."""
+    raw = host.get(pid_path)
+    pid = int(raw.strip()) if raw and raw.strip().isdigit() else None
+    return pid if pid is not None and process_alive(host, pid) else None
 
 
 def marker_line(traffic: Traffic) -> str:

@@ -28,7 +28,8 @@ from cicd.deploy.routers.base import (
     ServerStats,
     Traffic,
     marker_line,
-    parse_traffic,
+    read_traffic,
+    running_pid,
 )
 from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
@@ -198,16 +199,13 @@ backend preview
 
     # -- reading the target --------------------------------------------------------------------------
     def read(self, host: Host) -> Traffic | None:
-        raw = host.get(self.conf_path(host))
-        return parse_traffic(raw.decode(errors="replace")) if raw else None
+        return read_traffic(host, self.conf_path(host))
 
     def is_running(self, host: Host) -> bool:
         return self._pid(host) is not None
 
     def _pid(self, host: Host) -> int | None:
-        raw = host.get(self._pid_path(host))
-        pid = int(raw.strip()) if raw and raw.strip().isdigit() else None
-        return pid if pid is not None and process_alive(host, pid) else None
+        return running_pid(host, self._pid_path(host))
 
     # -- changing the target -------------------------------------------------------------------------
     def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:

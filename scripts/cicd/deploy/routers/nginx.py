@@ -25,7 +25,8 @@ from cicd.deploy.routers.base import (
     ServerStats,
     Traffic,
     marker_line,
-    parse_traffic,
+    read_traffic,
+    running_pid,
 )
 from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
@@ -159,9 +160,7 @@ http {{
 
     # -- reading the target --------------------------------------------------------------------------
     def read(self, host: Host) -> Traffic | None:
-        """The traffic split in the config on the target; None before the first deploy."""
-        raw = host.get(self.conf_path(host))
-        return parse_traffic(raw.decode(errors="replace")) if raw else None
+        return read_traffic(host, self.conf_path(host))
 
     def is_running(self, host: Host) -> bool:
         return self._master_pid(host) is not None
@@ -251,9 +250,7 @@ http {{
         return None  # the access log is nginx's only metrics source
 
     def _master_pid(self, host: Host) -> int | None:
-        raw = host.get(os.path.join(self.prefix(host), "nginx.pid"))
-        pid = int(raw.strip()) if raw and raw.strip().isdigit() else None
-        return pid if pid is not None and process_alive(host, pid) else None
+        return running_pid(host, os.path.join(self.prefix(host), "nginx.pid"))
 
     def _workers(self, host: Host) -> list[int]:
         master = self._master_pid(host)
