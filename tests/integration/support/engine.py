@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,7 @@ class Engine:
     socket_path: Path
     process: subprocess.Popen
     registry_port: int  # reserved here: the engine must know the registry is plain HTTP before it starts
+    runroot: Path  # podman refuses a runroot longer than 50 characters: a short folder in /tmp
 
     @property
     def docker_host(self) -> str:
@@ -101,12 +103,13 @@ class Engine:
         sock = root / "podman.sock"
         log = root / "podman.log"
         env = {**os.environ, "CONTAINERS_CONF": str(conf), "CONTAINERS_REGISTRIES_CONF": str(registries)}
-        argv = ["podman", "--root", str(root / "storage"), "--runroot", str(root / "run"),
+        runroot = Path(tempfile.mkdtemp(prefix="cicd-podman-"))
+        argv = ["podman", "--root", str(root / "storage"), "--runroot", str(runroot),
                 "system", "service", "--time=0", f"unix://{sock}"]
         with log.open("w") as out:
             process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        engine = cls(root, sock, process, registry_port)
+        engine = cls(root, sock, process, registry_port, runroot)
 
         def answers() -> bool:
             if not sock.exists():
@@ -118,6 +121,7 @@ class Engine:
             _wait(answers, "podman system service", process, log)
         except RuntimeError:
             _stop(process)
+            shutil.rmtree(runroot, ignore_errors=True)
             raise
         return engine
 
@@ -126,13 +130,14 @@ class Engine:
             self.remove_containers("cicd.managed=true")
         _stop(self.process)
         self._unmount()
+        shutil.rmtree(self.runroot, ignore_errors=True)
 
     def _unmount(self) -> None:
         """podman's overlay storage mounts itself (and container layers) under the root: unmount those
         mounts, deepest first, so the tmp dir can be removed."""
-        prefix = str(self.root) + "/"
+        prefixes = (str(self.root) + "/", str(self.runroot) + "/")
         with open("/proc/self/mounts") as table:
-            mounts = [line.split()[1] for line in table if line.split()[1].startswith(prefix)]
+            mounts = [line.split()[1] for line in table if line.split()[1].startswith(prefixes)]
         for mount in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", mount], capture_output=True)
 

@@ -15,6 +15,7 @@ checks/accesslog.py parses (times in milliseconds, marked `ms`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -35,6 +36,26 @@ from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import process_alive
+
+# HAProxy refuses a stats socket path longer than this (sun_path, less room for its temporary name).
+MAX_SOCKET_PATH = 97
+
+
+def admin_socket(prefix: str) -> str:
+    """The admin socket: in the prefix, or, where that path is too long for a unix socket (a deep
+    project folder), a short name in /tmp derived from the prefix, so every command finds the same one."""
+    path = os.path.join(prefix, "admin.sock")
+    if len(path) <= MAX_SOCKET_PATH:
+        return path
+    # Only the path is short-lived-looking: HAProxy creates the socket itself, mode 600, owned by us.
+    return f"/tmp/cicd-haproxy-{hashlib.sha256(prefix.encode()).hexdigest()[:20]}.sock"  # noqa: S108
+
+
+def _haproxy_error(output: str) -> str:
+    """The first alert of `haproxy -c`, without its pid and config-position preamble."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    alerts = [line for line in lines if "[ALERT]" in line] or lines or ["no output"]
+    return re.sub(r"^\[ALERT\]\s+\(\d+\) : (config : )?", "", alerts[0])
 
 # A drain in one process on the host: ask `show stat` every 20 ms until the named servers (proxy/server)
 # have no current session or the timeout (seconds) is over; prints what is still in flight.
@@ -118,7 +139,7 @@ class HaproxyTrafficRouter:
         return os.path.join(self.prefix(host), "logs", "access.log")
 
     def socket_path(self, host: Host) -> str:
-        return os.path.join(self.prefix(host), "admin.sock")
+        return admin_socket(self.prefix(host))
 
     def _pid_path(self, host: Host) -> str:
         return os.path.join(self.prefix(host), "haproxy.pid")
@@ -131,11 +152,11 @@ class HaproxyTrafficRouter:
             )
 
         return f"""# Managed by cicd for environment {self.environment}: traffic moves through the runtime API
-# ({prefix}/admin.sock), never a reload. The weights below are what a restart comes back with.
+# ({admin_socket(prefix)}), never a reload. The weights below are what a restart comes back with.
 {marker_line(traffic)}
 # cicd-preview-listen: {self.settings.preview_listen}
 global
-    stats socket {prefix}/admin.sock mode 600 level admin
+    stats socket {admin_socket(prefix)} mode 600 level admin
     log stdout format raw local0
     maxconn 4096
 defaults
@@ -235,13 +256,12 @@ backend preview
         conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
         host.run(["mkdir", "-p", f"{self.prefix(host)}/logs"])
         host.put(candidate, text.encode())
-        test = host.run([self.settings.binary, "-c", "-q", "-f", candidate], check=False, timeout=20)
+        test = host.run([self.settings.binary, "-c", "-f", candidate], check=False, timeout=20)
         if not test.ok:
             host.run(["rm", "-f", candidate], check=False)
-            first = (test.stderr or test.stdout).strip().splitlines()[-1:] or ["no output"]
             raise DeploymentError(
                 f"HAProxy config for {self.environment} failed `haproxy -c` on {host.name}, traffic "
-                f"unchanged: {first[0]}"
+                f"unchanged: {_haproxy_error(test.stderr + test.stdout)}"
             )
         host.run(["mv", "-f", candidate, conf])
 
