@@ -10,7 +10,9 @@ green=0 preview=green generation=... live_since=...`, so what is live is read ba
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import secrets
+import time
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from cicd.deploy.runtimes.base import Color, Slot, other_color
@@ -99,6 +101,19 @@ def parse_traffic(config_text: str) -> Traffic | None:
         match["preview"],  # type: ignore[arg-type]  # the pattern allows blue|green only
         match["generation"],
         float(match["since"] or 0.0),
+    )
+
+
+def stamped(traffic: Traffic, before: Traffic | None) -> Traffic:
+    """`traffic` with a new generation (what the router serves is read back by it) and the time its
+    split went live: kept from `before` when only the generation changes, so a baseline still skips
+    what an earlier version served."""
+    now = time.time()
+    same_split = before is not None and (before.blue, before.green) == (traffic.blue, traffic.green)
+    return replace(
+        traffic,
+        generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
+        live_since=before.live_since if same_split and before else now,
     )
 
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import time
-from dataclasses import replace
 
 from cicd.config.deploy import HaproxyRouter
 from cicd.deploy.routers.base import (
@@ -31,6 +29,7 @@ from cicd.deploy.routers.base import (
     marker_line,
     read_traffic,
     running_pid,
+    stamped,
 )
 from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
@@ -230,14 +229,7 @@ backend preview
 
     # -- changing the target -------------------------------------------------------------------------
     def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:
-        now = time.time()
-        before = self.read(host)
-        same_split = before is not None and (before.blue, before.green) == (traffic.blue, traffic.green)
-        traffic = replace(
-            traffic,
-            generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
-            live_since=before.live_since if same_split and before else now,
-        )
+        traffic = stamped(traffic, self.read(host))
         conf = self.conf_path(host)
         text = self.render(traffic, slots, prefix=self.prefix(host))
         current = host.get(conf)

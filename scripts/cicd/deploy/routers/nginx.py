@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import time
-from dataclasses import replace
 
 from cicd.config.deploy import NginxRouter
 from cicd.deploy.routers.base import (
@@ -27,6 +25,7 @@ from cicd.deploy.routers.base import (
     marker_line,
     read_traffic,
     running_pid,
+    stamped,
 )
 from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
@@ -177,14 +176,7 @@ http {{
     def apply(self, host: Host, traffic: Traffic, slots: dict[Color, Slot]) -> Traffic:
         """Make `traffic` live on the host; returns it with its generation. Raises DeploymentError and
         leaves the running config untouched when the new one fails `nginx -t`."""
-        now = time.time()
-        before = self.read(host)
-        same_split = before is not None and (before.blue, before.green) == (traffic.blue, traffic.green)
-        traffic = replace(
-            traffic,
-            generation=f"{int(now * 1000):x}-{secrets.token_hex(3)}",
-            live_since=before.live_since if same_split and before else now,
-        )
+        traffic = stamped(traffic, self.read(host))
         prefix = self.prefix(host)
         conf, candidate = self.conf_path(host), self.conf_path(host) + ".next"
         host.run(["mkdir", "-p", f"{prefix}/logs", f"{prefix}/temp"])
