@@ -13,6 +13,7 @@ import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cicd.checks.http import ProbeResult
 from cicd.hosts.base import CommandResult
@@ -195,3 +196,30 @@ class RecordingHost:
                 scur = (pending.pop(0) if weight == 0 else pending[0]) if pending else 0
                 rows.append(f"{proxy},{color},{scur},0,0,1,{weight}")
         return "\n".join(rows) + "\n"
+
+
+def make_target(host: RecordingHost):
+    """Environment `prod` on the recording host: the real process runtime serving examples/service
+    behind the real HAProxy router, health checked fast, no verification window."""
+    from cicd.config.deploy import DeploySettings
+    from cicd.deploy.routers import build_router
+    from cicd.deploy.runtimes import build_runtime
+    from cicd.deploy.target import Target
+
+    repo = Path(__file__).resolve().parents[2]
+    settings = DeploySettings.model_validate(
+        {
+            "runtime": {
+                "kind": "process",
+                "command": ["python3", "-m", "sample_service.app", "--port", "{port}"],
+                "default_artifact": str(repo / "examples" / "service"),
+            },
+            "colors": {"blue": {"port": 9001}, "green": {"port": 9002}},
+            "router": {"kind": "haproxy", "listen": "127.0.0.1:9000", "preview_listen": "127.0.0.1:9009"},
+            "health": {"interval_seconds": 0.01, "timeout_seconds": 0.2},
+            "verification": {"window_seconds": 0},
+        }
+    )
+    runtime = build_runtime(settings.runtime, environment="prod", base_dir=str(repo))
+    router = build_router(settings.router, environment="prod")
+    return Target("prod", settings, [host], runtime, router, str(repo))

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cicd.config.deploy import DeploySettings
 from cicd.deploy.orchestrator import DeployRequest, deploy, inspect
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
-from cicd.deploy.routers import build_router
-from cicd.deploy.runtimes import build_runtime
 from cicd.deploy.target import Target
 from cicd.state.client import LockLostError
 
@@ -23,7 +20,7 @@ REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:  # tests.support is importable however pytest was started
     sys.path.insert(0, str(REPO))
 
-from tests.support.recording_host import RecordingHost  # noqa: E402
+from tests.support.recording_host import RecordingHost, make_target  # noqa: E402
 
 
 class Remembering(Record):
@@ -73,24 +70,6 @@ class LosesLockAfterSwitch(Remembering):
                 self.commands_at_loss = len(self.host.commands)
             raise LockLostError("this run no longer holds the lock on prod", None)
 
-
-def make_target(host: RecordingHost) -> Target:
-    settings = DeploySettings.model_validate(
-        {
-            "runtime": {
-                "kind": "process",
-                "command": ["python3", "-m", "sample_service.app", "--port", "{port}"],
-                "default_artifact": str(REPO / "examples" / "service"),
-            },
-            "colors": {"blue": {"port": 9001}, "green": {"port": 9002}},
-            "router": {"kind": "haproxy", "listen": "127.0.0.1:9000", "preview_listen": "127.0.0.1:9009"},
-            "health": {"interval_seconds": 0.01, "timeout_seconds": 0.2},
-            "verification": {"window_seconds": 0},
-        }
-    )
-    runtime = build_runtime(settings.runtime, environment="prod", base_dir=str(REPO))
-    router = build_router(settings.router, environment="prod")
-    return Target("prod", settings, [host], runtime, router, str(REPO))
 
 
 def ship(target: Target, record: Record, version: str, out: io.StringIO | None = None) -> None:
