@@ -9,6 +9,7 @@ from typing import Any
 
 from cicd.errors import UsageError
 from cicd.reports import commits, dora
+from cicd.reports.dora import METRIC_TITLES
 from cicd.reports.sources import EnvironmentRecords, github_commit_shas, load_environment
 
 SINCE = re.compile(r"^(\d+)([hdw])$")
@@ -67,14 +68,6 @@ def dora_for(
         raise StateError(f"cannot read the history of {environment}: {records.problem}")
     github = github_commit_shas(environment) if use_github else ({}, "not used (--no-github)")
     return dora_report(records, since, now, repo, github)
-
-
-METRIC_TITLES = {
-    "deployment_frequency": "Deployment frequency",
-    "lead_time": "Lead time for changes",
-    "change_failure_rate": "Change failure rate",
-    "time_to_restore": "Time to restore",
-}
 
 
 def render_text(report: dict[str, Any]) -> str:

@@ -39,6 +39,15 @@ class Target:
     met: Callable[[float], bool]
 
 
+# The four keys in the order every report shows them.
+METRIC_TITLES = {
+    "deployment_frequency": "Deployment frequency",
+    "lead_time": "Lead time for changes",
+    "change_failure_rate": "Change failure rate",
+    "time_to_restore": "Time to restore",
+}
+
+
 # The seeds' targets (CD focus): several deploys a day, lead time under 1 hour, change failure rate under
 # 5 %, time to restore under 5 minutes.
 TARGETS = {

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from cicd.reports import svg
-from cicd.reports.delivery import METRIC_TITLES
+from cicd.reports.dora import METRIC_TITLES
 from cicd.reports.stats import human_seconds
 
 # Nothing may be fetched: the page must look the same on a laptop offline as in an artifact viewer.

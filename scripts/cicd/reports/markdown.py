@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cicd.report import cell
-from cicd.reports.delivery import METRIC_TITLES
+from cicd.reports.dora import METRIC_TITLES
 from cicd.reports.stats import human_seconds
 
 
