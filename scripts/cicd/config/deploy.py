@@ -213,6 +213,29 @@ class CanaryStep(_Strict):
     pause_seconds: float = Field(0, ge=0)
 
 
+class Promotion(_Strict):
+    """Hands-off production (docs/DEPLOYMENT.md, "Hands-off production"): a deploy stops at the first
+    canary weight, and `cicd promotion advance` (a scheduled workflow) moves it on once each step has
+    been healthy for `step_delay_seconds`, watches `monitor_seconds` at 100 %, then promotes."""
+
+    # no approval gate: the GitHub Environment has no required reviewer (environments check warns)
+    automatic: bool = False
+    # canary weights in percent before 100 (100 itself is the step the monitor window follows)
+    steps: list[Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=lambda: [5, 25, 50], min_length=1)
+    step_delay_seconds: float = Field(300.0, ge=0, le=86_400)
+    monitor_seconds: float = Field(1800.0, ge=0, le=7 * 86_400)
+    # a breach: traffic back to the stable color (true) or pause for a person with both colors up (false)
+    rollback_on_breach: bool = True
+    # a healthy step moves on by itself (true) or waits, paused, for `cicd promotion resume` (false)
+    auto_promote: bool = True
+
+    @model_validator(mode="after")
+    def _steps_rise(self) -> Promotion:
+        if self.steps != sorted(set(self.steps)):
+            raise ValueError(f"promotion.steps must rise strictly, e.g. [5, 25, 50] (got {self.steps})")
+        return self
+
+
 class DeploySettings(_Strict):
     strategy: Literal["blue_green", "canary", "rolling", "recreate"] = "blue_green"
     hosts: list[HostSpec] = Field(
@@ -231,6 +254,7 @@ class DeploySettings(_Strict):
     # the deploy lock expires this long after the last heartbeat, so a killed deploy frees it soon
     lock_ttl_seconds: float = Field(30.0, ge=2, le=3600)
     hooks: Hooks = Field(default_factory=Hooks.model_construct)
+    promotion: Promotion | None = None
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> DeploySettings:
