@@ -7,7 +7,8 @@ file within its poll interval. config/flags/<env>.json in the repository is the 
 exists) so `git diff` shows what changed on the hosts.
 
 A change is checked against flagd's schema before any host sees it, and either reaches every host or
-none: when a host fails the write, the hosts written before it get their previous file back.
+none: when a host fails the write, the hosts written before it get their previous file back. Changes
+are serialised by the `flags` lease in the environment's state store: two made at once both land.
 """
 
 from __future__ import annotations
@@ -137,6 +138,16 @@ def _write_config(path: Path, data: dict) -> None:
     os.replace(temporary, path)
 
 
+# Flag changes take this lease in the environment's state store, so two at once never both read the
+# same file and the second write drops the first one's change. Not the deploy lock: a kill switch must
+# work during a deploy (or a rollout, which holds that lock). A holder killed mid-change delays the next
+# change by at most the lease's TTL, which grows with the hosts to write.
+FLAGS_LEASE = "flags"
+LEASE_SECONDS, LEASE_SECONDS_PER_HOST = 10.0, 2.0
+# Test-only: hold the lease this long between reading and writing (widens the window a lost update needs).
+PAUSE_ENV = "CICD_TEST_FLAGS_PAUSE_SECONDS"
+
+
 def apply_change(
     target: FlagTarget,
     action: str,
@@ -146,31 +157,44 @@ def apply_change(
     *,
     write_back: bool = True,
 ) -> Published:
-    """Read the definitions in force, apply `edit`, publish to every host, write back the repository
-    file, and append `flag.<action>` to the ledger with the flag's state before and after."""
-    current, _source = target.current()
-    changed = edit(current)
+    """Under the flags lease: read the definitions in force, apply `edit`, publish to every host, write
+    back the repository file, and append `flag.<action>` to the ledger with the flag's state before and
+    after."""
+    from cicd.state.records import LockOwner
+
+    store = target.open_ledger()
+    owner, why = LockOwner.current(store.actor), f"flag.{action} {name or 'all flags'}"
+    ttl = LEASE_SECONDS + LEASE_SECONDS_PER_HOST * len(target.hosts)
+    with store.leased(FLAGS_LEASE, owner, why, ttl_seconds=ttl, wait_seconds=ttl + 5):
+        current, _source = target.current()
+        changed = edit(current)
+        time.sleep(float(os.environ.get(PAUSE_ENV) or 0))
+        result = _publish(target, current, changed, name, write_back=write_back)
+        entry = store.append_audit({
+            "action": f"flag.{action}",
+            "reason": reason,
+            "outcome": "applied",
+            "details": {
+                "flag": name,
+                "before": result.before.describe() if result.before else None,
+                "after": result.after.describe() if result.after else None,
+                "hosts": result.hosts,
+            },
+        })  # fmt: skip
+    result.entry_seq = entry.seq
+    return result
+
+
+def _publish(
+    target: FlagTarget, current: dict, changed: dict, name: str | None, *, write_back: bool
+) -> Published:
     started = time.monotonic()
-    hosts = write_everywhere(target, changed)
-    elapsed_ms = (time.monotonic() - started) * 1000
-    result = Published(hosts, elapsed_ms)
+    result = Published(write_everywhere(target, changed), (time.monotonic() - started) * 1000)
     if name is not None:
         result.before, result.after = summarize(current, name), summarize(changed, name)
     if write_back and target.config_file.parent.is_dir():
         _write_config(target.config_file, changed)
         result.changed_files.append(str(target.config_file))
-    entry = target.open_ledger().append_audit({
-        "action": f"flag.{action}",
-        "reason": reason,
-        "outcome": "applied",
-        "details": {
-            "flag": name,
-            "before": result.before.describe() if result.before else None,
-            "after": result.after.describe() if result.after else None,
-            "hosts": hosts,
-        },
-    })  # fmt: skip
-    result.entry_seq = entry.seq
     return result
 
 

@@ -30,7 +30,7 @@ DEFAULT_STATE_PATH = ".cicd/state/{environment}.db"
 FENCED_OPS = frozenset(
     {
         "deployment_start", "deployment_finish", "deployment_verified", "set_current", "release_record",
-        "release_mark_good", "release_revoke_good", "release_forget", "audit_append",
+        "release_mark_good", "release_revoke_good", "release_forget", "audit_append", "promotion_transition",
     }
 )  # fmt: skip
 log = logging.getLogger(__name__)
@@ -131,6 +131,28 @@ class StateStore:
                     ttl_seconds,
                     err,
                 )
+
+    @contextmanager
+    def leased(
+        self, name: str, owner: LockOwner, reason: str, *, ttl_seconds: float, wait_seconds: float
+    ) -> Iterator[dict]:
+        """Hold the short lease `name` (state/store/leases.py) for a block, waiting up to wait_seconds
+        for its holder; the environment lock is neither needed nor touched. Yields the expired lease
+        taken over, if there was one (its holder was killed mid-change)."""
+
+        def attempt() -> dict:
+            return self._call(
+                "lease_acquire", name=name, owner=owner.as_dict(), reason=reason, ttl_seconds=ttl_seconds
+            )
+
+        answer = poll_until(time.monotonic() + wait_seconds, attempt, 0.05)
+        try:
+            yield answer.get("expired") or {}
+        finally:
+            try:
+                self._call("lease_release", name=name, token=answer["token"])
+            except CicdError as err:  # the lease expires after its TTL anyway
+                log.warning("could not release the %s lease of %s: %s", name, self.environment, err)
 
     def lock_info(self) -> LockInfo | None:
         return LockInfo.optional(self._call("lock_info"))
@@ -342,6 +364,20 @@ class StateStore:
     def audit_seq_of(self, digest: str) -> int | None:
         """The seq of the entry whose hash is `digest`, None when the chain holds no such entry."""
         return self._call("audit_seq_of", digest=digest)
+
+    # ------------------------------------------------------------ hands-off promotion
+
+    def promotion(self) -> dict | None:
+        """The environment's promotion state (cicd.promotion), None when it never had one."""
+        return self._call("promotion")
+
+    def promotion_transition(self, state: dict, expected_revision: int, entry: dict) -> dict:
+        """Move the promotion from `expected_revision` to `state`, with `entry` in the ledger in the same
+        transaction; refused (StateError) when another runner moved it first."""
+        body = {**entry, "actor": entry.get("actor") or self.actor, "run_id": current_run_id()}
+        return dict(
+            self._call("promotion_transition", state=state, expected_revision=expected_revision, entry=body)
+        )
 
 
 def open_state(

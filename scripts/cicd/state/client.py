@@ -185,6 +185,8 @@ class Transport:
                 holder,
                 hint=f"to override: cicd unlock --env {env} --force --reason TEXT (recorded in the ledger)",
             )
+        if kind == "lease_held":  # a short hold (one flag change): callers wait it out (poll_until)
+            return LockHeldError(f"{env}: {message}", None, hint="retry in a few seconds")
         if kind == "lock_lost":
             now = f"; it is now held by {holder.describe()}" if holder else ""
             return LockLostError(f"this run no longer holds the lock on {env}{now}", holder)

@@ -9,7 +9,8 @@ on the target's primary host, which loads them and calls `serve()`. Both paths r
              {"ok": false, "error": {"kind": "locked", "message": "...", "holder": {...}}}
 
 Modules: db (schema, transactions, failures), ledger (hash chain), locks, history (deployments and
-current state), releases. Every operation is `func(tx, **args)` run in one transaction by db.run.
+current state), releases, leases (short named locks beside the environment lock). Every operation
+is `func(tx, **args)` run in one transaction by db.run.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import json
 import sqlite3
 import sys
 
-from . import history, ledger, locks, releases
+from . import history, leases, ledger, locks, promotions, releases
 from .db import BadRequest, StoreFailure, failure_message, run
 
 # Sibling modules in dependency order: the remote loader executes them in this order, then this one.
-MODULES = ("db", "ledger", "locks", "history", "releases")
+MODULES = ("db", "ledger", "locks", "history", "releases", "leases", "promotions")
 ANSWER_MARK = "CICD-STATE "
 
 WRITES = {
@@ -32,6 +33,8 @@ WRITES = {
     "lock_release_owned": locks.release_owned,
     "lock_force_release": locks.force_release,
     "lock_steal": locks.steal,
+    "lease_acquire": leases.acquire,
+    "lease_release": leases.release,
     "deployment_start": history.start,
     "deployment_finish": history.finish,
     "deployment_verified": history.verified,
@@ -41,6 +44,7 @@ WRITES = {
     "release_revoke_good": releases.revoke_good,
     "release_forget": releases.forget,
     "audit_append": ledger.append,
+    "promotion_transition": promotions.transition,
 }
 READS = {
     "lock_info": locks.info,
@@ -54,6 +58,7 @@ READS = {
     "audit_head": ledger.head,
     "audit_hash_at": ledger.hash_at,
     "audit_seq_of": ledger.seq_of,
+    "promotion": promotions.load,
 }
 
 
