@@ -23,7 +23,7 @@ from cicd.errors import CicdError, ConfigValidationError
 # Modules under cicd.cli that each register one or more verbs, in help order.
 VERB_MODULES = (
     "validate", "run", "deploy", "state", "workflows", "github", "reporting", "monitor", "metrics", "notify",
-    "supply", "flags", "drill", "postmortem",
+    "supply", "flags", "drill", "postmortem", "promotion", "automerge",
 )
 # Which module registers each verb: a command loads only its own module, so `cicd rollback` does not
 # pay for building the other verbs' parsers (tests/unit/cli/test_parser.py keeps this table true).
@@ -34,6 +34,7 @@ VERB_OWNERS = {
     "workflows": "workflows", "init": "workflows", "release": "workflows", "github": "github",
     "report": "reporting", "monitor": "monitor", "metrics": "metrics", "notify": "notify",
     "supply": "supply", "flags": "flags", "drill": "drill", "postmortem": "postmortem",
+    "promotion": "promotion", "automerge": "automerge",
 }  # fmt: skip
 
 
