@@ -91,15 +91,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(handler=run_status)
 
 
-def _target(args: argparse.Namespace):
-    from cicd.config import load_environment
+def _target(args: argparse.Namespace, *, from_snapshot: bool = False, keep_snapshot: bool = True):
+    """The environment and its target. With from_snapshot (rollback), a snapshot of the same file
+    validated by the same code stands for validating it again (cicd/config/snapshot.py); otherwise,
+    or when there is none, the file is validated in full and, with keep_snapshot, its snapshot written."""
+    from cicd.config import snapshot
     from cicd.deploy.isolation import register_environment_secrets
     from cicd.deploy.target import build_target
 
     config_dir = Path(args.config_dir)
-    env = load_environment(config_dir, args.env)
-    register_environment_secrets(env, config_dir)
+    loaded = snapshot.load(config_dir, args.env) if from_snapshot else None
+    env, pipeline_secrets = loaded or _validated(config_dir, args.env, keep_snapshot)
+    register_environment_secrets(env, config_dir, pipeline_secrets)
     return env, build_target(env, base_dir=str(config_dir.resolve().parent))
+
+
+def _validated(config_dir: Path, name: str, keep_snapshot: bool):
+    from cicd.config import load_environment, snapshot
+    from cicd.deploy.isolation import pipeline_secrets
+
+    try:
+        digests = snapshot.input_digests(config_dir, name)  # before reading: an edit meanwhile is stale
+    except OSError:  # no such file: load_environment says so, located
+        digests = None
+    env = load_environment(config_dir, name)
+    secret_names = pipeline_secrets(config_dir)
+    if keep_snapshot and digests is not None:
+        snapshot.save(config_dir, env, secret_names, digests)
+    return env, secret_names
 
 
 def _record(target, env, *, dry_run: bool = False):
@@ -139,7 +158,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
     check_version(args.release)
     args.reason = reason_from_user(args.reason)
-    env, target = _target(args)
+    env, target = _target(args, keep_snapshot=not args.dry_run)
     if not args.dry_run:
         from cicd.github.approval import approved_reason
 
@@ -186,7 +205,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     args.reason = reason_from_user(args.reason)
     if args.steal_stale_lock and not (args.reason or "").strip():
         raise UsageError("--steal-stale-lock needs --reason TEXT: the ledger records why a lock was taken")
-    env, target = _target(args)
+    env, target = _target(args, from_snapshot=True)
     outcome = rollback(
         target,
         _record(target, env),

@@ -7,11 +7,14 @@ about the shorthand. Every object keeps the Location of its config key for error
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cicd.config.deploy import DeploySettings
-from cicd.config.models import Approval, When
-from cicd.config.supply_chain import SupplyChain
 from cicd.errors import Location
+
+if TYPE_CHECKING:  # annotations only: cicd rollback builds this from a snapshot without pydantic
+    from cicd.config.deploy import DeploySettings
+    from cicd.config.models import Approval, When
+    from cicd.config.supply_chain import SupplyChain
 
 
 @dataclass(frozen=True)

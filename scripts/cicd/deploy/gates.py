@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cicd.config.deploy import DeploySettings
 from cicd.deploy.runtimes.base import Color, Slot
 from cicd.hosts.base import Host
 
 if TYPE_CHECKING:
+    from cicd.config.deploy import DeploySettings
     from cicd.deploy.target import Target
 
 BASELINE_LOOKBACK_SECONDS = 60.0

@@ -75,17 +75,26 @@ def register_secrets(*name_lists: Iterable[str]) -> None:
         secrets.resolve(names)
 
 
-def register_environment_secrets(env: Any, config_dir: Path) -> None:
+def register_environment_secrets(
+    env: Any, config_dir: Path, pipeline_secret_names: Iterable[str] | None = None
+) -> None:
     """Deploy, rollback and status register the environment's secrets, those it hands to the service
-    and its hooks, and the pipeline's, before they print or store anything."""
-    from cicd.config import load_pipeline
-    from cicd.errors import CicdError
-
+    and its hooks, and the pipeline's (read from pipeline.yml unless given), before they print or
+    store anything."""
     deploy = env.deploy
     register_secrets(env.secrets)
     if deploy is not None:
         register_secrets(deploy.runtime.secrets, deploy.hooks.secrets)
+    register_secrets(pipeline_secrets(config_dir) if pipeline_secret_names is None else pipeline_secret_names)
+
+
+def pipeline_secrets(config_dir: Path) -> tuple[str, ...]:
+    """The secret names pipeline.yml declares; none when there is no such file or it is invalid."""
+    from cicd.config import load_pipeline
+    from cicd.errors import CicdError
+
     if (config_dir / "pipeline.yml").is_file():
         # a broken pipeline file is `cicd validate`'s finding; it must not stop a rollback
         with contextlib.suppress(CicdError):
-            register_secrets(load_pipeline(config_dir).secrets)
+            return tuple(load_pipeline(config_dir).secrets)
+    return ()

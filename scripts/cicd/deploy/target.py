@@ -6,9 +6,9 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cicd.config.context import EnvironmentContext
-from cicd.config.deploy import DeploySettings
 from cicd.deploy.routers import build_router
 from cicd.deploy.routers.base import Router
 from cicd.deploy.runtimes import build_runtime
@@ -16,6 +16,9 @@ from cicd.deploy.runtimes.base import COLORS, Color, Runtime, Slot
 from cicd.errors import DeploymentError
 from cicd.hosts import build_host
 from cicd.hosts.base import Host
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import DeploySettings
 
 
 @dataclass

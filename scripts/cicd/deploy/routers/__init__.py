@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from cicd.config.deploy import HaproxyRouter, NginxRouter
+from typing import TYPE_CHECKING
+
 from cicd.deploy.routers.base import Router
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import HaproxyRouter, NginxRouter
 
 
 def build_router(settings: NginxRouter | HaproxyRouter, *, environment: str) -> Router:
-    if isinstance(settings, HaproxyRouter):
+    if settings.kind == "haproxy":
         from cicd.deploy.routers.haproxy import HaproxyTrafficRouter
 
         return HaproxyTrafficRouter(settings, environment=environment)

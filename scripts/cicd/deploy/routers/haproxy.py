@@ -19,8 +19,8 @@ import hashlib
 import os
 import re
 import time
+from typing import TYPE_CHECKING
 
-from cicd.config.deploy import HaproxyRouter
 from cicd.deploy.routers.base import (
     MARKER,
     Drained,
@@ -35,6 +35,9 @@ from cicd.deploy.runtimes.base import COLORS, Color, Slot
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import process_alive
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import HaproxyRouter
 
 # HAProxy refuses a stats socket path longer than this (sun_path, less room for its temporary name).
 MAX_SOCKET_PATH = 97

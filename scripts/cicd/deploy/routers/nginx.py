@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import TYPE_CHECKING
 
-from cicd.config.deploy import NginxRouter
 from cicd.deploy.routers.base import (
     DRAIN_POLL_SECONDS,
     Drained,
@@ -32,6 +32,9 @@ from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.http import fetch
 from cicd.hosts.procfs import process_alive
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import NginxRouter
 
 # Used when the checks package does not provide its own; fields the verification reads, tab-separated.
 DEFAULT_LOG_FORMAT = (

@@ -20,13 +20,16 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cicd.config.deploy import DockerRuntime
 from cicd.deploy import isolation
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import listening_ports
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import DockerRuntime
 
 DOCKER = "docker"
 STATE_DIR = ".cicd/docker/{environment}"

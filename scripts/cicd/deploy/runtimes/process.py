@@ -17,14 +17,17 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cicd.config.deploy import ProcessRuntime
 from cicd.deploy import isolation
 from cicd.deploy.runtimes.artifact import Artifact, inspect_artifact
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
 from cicd.hosts.base import Host
 from cicd.hosts.procfs import listening_ports, process_alive
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import ProcessRuntime
 
 # Positional arguments, never values pasted into the script: $1 cwd, $2 log, $3 pid file, then argv.
 # stdin (the service's environment, see isolation.py) stays readable on fd 3 for the background job.

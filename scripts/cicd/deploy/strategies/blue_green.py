@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cicd.config.deploy import DeploySettings
+from typing import TYPE_CHECKING
+
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.steps import (
     HealthGate,
@@ -19,6 +20,9 @@ from cicd.deploy.steps import (
     SwitchTraffic,
     Verify,
 )
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import DeploySettings
 
 
 def hooks(settings: DeploySettings, which: str) -> RunHooks:

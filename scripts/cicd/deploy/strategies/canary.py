@@ -6,11 +6,15 @@ steps are 5 % -> 25 % -> 100 %.
 
 from __future__ import annotations
 
-from cicd.config.deploy import DeploySettings
+from typing import TYPE_CHECKING
+
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.steps import KeepWarm, MeasureBaseline, Step, SwitchTraffic, Verify
 from cicd.deploy.strategies.blue_green import finish, gate_new
 from cicd.deploy.strategies.blue_green import plan as blue_green_plan
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import DeploySettings
 
 DEFAULT_WEIGHTS = (5, 25, 100)
 

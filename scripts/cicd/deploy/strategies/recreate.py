@@ -3,10 +3,14 @@ baseline the zero-downtime benchmark compares blue-green against."""
 
 from __future__ import annotations
 
-from cicd.config.deploy import DeploySettings
+from typing import TYPE_CHECKING
+
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.steps import Step, StopSlot, SwitchTraffic
 from cicd.deploy.strategies.blue_green import finish, gate_new
+
+if TYPE_CHECKING:  # annotations only: the settings may be a snapshot (cicd/config/snapshot.py)
+    from cicd.config.deploy import DeploySettings
 
 
 def plan(settings: DeploySettings, *, version: str, artifact: str | None, live: Color | None) -> list[Step]:

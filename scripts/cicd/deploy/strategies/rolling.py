@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cicd.config.deploy import DeploySettings
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.steps import (
     HealthGate,
@@ -33,6 +32,7 @@ from cicd.deploy.strategies.blue_green import finish, hooks
 from cicd.errors import CicdError, DeploymentError
 
 if TYPE_CHECKING:
+    from cicd.config.deploy import DeploySettings
     from cicd.deploy.runner import Runner
 
 
