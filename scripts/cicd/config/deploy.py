@@ -198,6 +198,9 @@ class Verification(_Strict):
     # (exit 5, both colors up). Default: pause on a production environment, keep elsewhere.
     on_inconclusive: Literal["keep", "rollback", "pause"] | None = None
     prometheus: PrometheusSource | None = None
+    # a Failed verification first turns this feature flag off (config/flags/<env>.json, the kill switch)
+    # and verifies again: the release stays when the flag was the fault, else it is rolled back
+    disable_flag: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class Hooks(_Strict):

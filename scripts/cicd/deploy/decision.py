@@ -1,7 +1,9 @@
 """What a run does with a verification verdict, and whether the version becomes known good.
 
 Only a Successful verification makes a release known good: the version a cold rollback and the pruning
-protection treat as safe. Failed and Error switch back to the warm color. Inconclusive (too little data
+protection treat as safe. Failed and Error switch back to the warm color (a Failed one first turns off
+the flag `verification.disable_flag` names, if any, and keeps the release when that heals it:
+flags/guard.py). Inconclusive (too little data
 even after the active-probe top-up) follows the environment's `verification.on_inconclusive`:
 
 - keep: the version stays live, unverified, and is never marked known good;
@@ -37,6 +39,10 @@ def _back_to(runner: Runner) -> str:
 def decide(runner: Runner, color: str, result: GateResult) -> str:
     """The verify step's message; raises when the run must stop (breach, rollback, pause)."""
     if not result.ok:
+        from cicd.flags.guard import disable_instead  # verification.disable_flag: a flag may be the fault
+
+        if (kept := disable_instead(runner, color, result)) is not None:
+            return kept
         runner.switch_back(color)  # type: ignore[arg-type]
         raise HealthCheckError(f"verification failed: {result.summary}; {_back_to(runner)}")
     if result.phase != INCONCLUSIVE:
@@ -87,7 +93,7 @@ def mark_known_good(runner: Runner, version: str) -> str:
 def accept(target: Any, record: Any, version: str, *, reason: str, out: Any) -> None:
     """`cicd accept`: a person checked the live, unverified version (after a pause) and keeps it. It
     becomes known good; the ledger records who and why (release.accept)."""
-    from cicd.deploy.orchestrator import inspect
+    from cicd.deploy.live import inspect
     from cicd.errors import DeploymentError
 
     ttl = target.settings.lock_ttl_seconds

@@ -55,6 +55,7 @@ class Recorded:
             primary="host",
             router=SimpleNamespace(read=lambda host: Traffic(self.split)),
             read_warm=lambda host: {"until": 4102444800.0},
+            settings=SimpleNamespace(verification=SimpleNamespace(disable_flag=None)),
         )
         self.out = SimpleNamespace(line=self.lines.append)
         self.record = SimpleNamespace(mark_known_good=self.marked.append)
