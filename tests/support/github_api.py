@@ -30,10 +30,12 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 try:
     from tests.support import github_contract as contract
+    from tests.support import github_graphql as graphql
     from tests.support import github_objects as objects
     from tests.support import github_rules as rules
 except ImportError:  # run as a script: the sibling modules are on sys.path[0]
     import github_contract as contract  # type: ignore[no-redef]
+    import github_graphql as graphql  # type: ignore[no-redef]
     import github_objects as objects  # type: ignore[no-redef]
     import github_rules as rules  # type: ignore[no-redef]
 
@@ -252,6 +254,8 @@ class GitHubApiStandIn:
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         if scheme not in ("Bearer", "token") or token not in self.tokens:
             raise self._violation(method, path, ["missing or wrong Authorization header"], 401)
+        if method == "POST" and path == "/graphql":  # GraphQL takes no API version header
+            return self._graphql(self.tokens[token], raw)
         version = headers.get("x-github-api-version")
         if version != contract.API_VERSION:
             raise self._violation(method, path, [f"X-GitHub-Api-Version is {version!r}"], 400)
@@ -298,6 +302,17 @@ class GitHubApiStandIn:
         if problems:
             self.state["bugs"].append(f"{operation.operation_id}: {problems}")
             raise AssertionError(f"stand-in answered {operation.operation_id} off-schema: {problems}")
+
+    def _graphql(self, permissions: dict[str, str] | None, raw: bytes) -> tuple[int, Any, dict]:
+        """POST /graphql (github_graphql.py): GitHub answers 200 with `errors` for what it refuses."""
+        try:
+            answer, problems = graphql.serve(self.state, permissions, raw)
+        except AssertionError as err:
+            self.state["bugs"].append(str(err))
+            raise
+        if problems:
+            self.state["violations"].append({"request": "POST /graphql", "problems": problems})
+        return (400 if "message" in answer else 200), answer, {}
 
     def _save(self) -> None:
         if self.state_file:

@@ -205,6 +205,7 @@ def workflow_run(base: str, r: dict[str, Any]) -> dict[str, Any]:
         "head_sha": r["head_sha"],
         "path": f".github/workflows/{r['workflow']}",
         "run_number": r["run_number"],
+        "run_attempt": r.get("run_attempt", 1),  # above 1: re-run (a run that passed so was flaky)
         "event": r["event"],
         "status": r["status"],
         "conclusion": r["conclusion"],

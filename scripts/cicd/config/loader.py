@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,14 @@ def check_environment(path: Path, *, require_secrets: bool = False) -> Checked:
         checked.problems += rules.environment_rules(checked.document, path.stem)
         if require_secrets:
             checked.problems += rules.secret_rules(checked.document)
+    return _capped(checked)
+
+
+def check_file(path: Path, model: type[BaseModel], rules: Callable[[Document], list[Problem]]) -> Checked:
+    """A config file of another kind (the auto-merge policy, say): `model`, then its cross-key `rules`."""
+    checked = _check(path, model)
+    if checked.document is not None:
+        checked.problems += rules(checked.document)
     return _capped(checked)
 
 

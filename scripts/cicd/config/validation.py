@@ -9,6 +9,7 @@ from pathlib import Path
 from cicd.config.loader import Checked, check_environment, check_pipeline
 from cicd.errors import ConfigValidationError, UsageError
 
+AUTOMERGE_FILE = "automerge.yml"  # the trust-gated auto-merge policy (cicd.trust.policy)
 _PIPELINE_KEY = re.compile(r"^(stages|steps)\s*:", re.MULTILINE)
 
 
@@ -32,7 +33,8 @@ def default_files(config_dir: Path) -> list[Path]:
     if not pipeline.is_file():
         raise UsageError(f"no pipeline.yml in {config_dir}", hint="pass --config-dir DIR or name the files")
     flags = sorted((config_dir / "flags").glob("*.json"))  # feature flags in flagd's format
-    return [pipeline, *sorted((config_dir / "environments").glob("*.yml")), *flags]
+    automerge = [config_dir / AUTOMERGE_FILE] if (config_dir / AUTOMERGE_FILE).is_file() else []
+    return [pipeline, *sorted((config_dir / "environments").glob("*.yml")), *flags, *automerge]
 
 
 def validate_config(
@@ -54,6 +56,10 @@ def validate_config(
             from cicd.flags.schema import check_flag_file
 
             results.append(check_flag_file(path))
+        elif path.name == AUTOMERGE_FILE:
+            from cicd.trust.policy import check_policy
+
+            results.append(check_policy(path, config_dir or path.parent))
         elif is_environment_file(path):
             results.append(check_environment(path, require_secrets=require_secrets))
         else:

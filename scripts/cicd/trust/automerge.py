@@ -1,0 +1,119 @@
+"""Trust-gated auto-merge of one pull request, top to bottom: read it, check the policy covers it, gather
+the evidence, score it, hand it to GitHub's auto-merge when the score reaches the threshold, append the
+decision and every input to the ledger, and say why in the pull request's sticky comment.
+
+The ledger entry is written whatever happens, GitHub's refusal included: the next decision reads the
+earlier ones (cicd.trust.history), and a person asking "why did this merge?" finds the inputs there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cicd.errors import GitHubError
+from cicd.github.client import GitHubClient
+from cicd.github.comments import upsert_sticky_comment
+from cicd.reports.sources import ALL_ROWS, github_commit_shas
+from cicd.state import StateStore
+from cicd.trust import history, queries
+from cicd.trust.policy import AutoMergePolicy
+from cicd.trust.score import Decision, Evidence, PullRequestFacts, decide, eligibility, not_eligible
+
+COMMENT_KEY = "automerge"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    pull: PullRequestFacts
+    decision: Decision
+    result: str  # what GitHub did: "auto-merge enabled", "merged (...)", "not merged", or its refusal
+    ledger_seq: int
+    comment: str  # the sticky comment's text (also the job summary)
+    comment_url: str
+
+
+def gather(
+    client: GitHubClient, state: StateStore, policy: AutoMergePolicy, pull: PullRequestFacts
+) -> tuple[Evidence, dict[str, Any]]:
+    """The evidence to score, and what it was drawn from (for the ledger)."""
+    ecosystems = tuple(policy.ecosystems_of(pull.paths))
+    runs, flaky = queries.ci_history(client, policy.ci_workflow)
+    merges = [m for m in history.earlier_merges(state.audit_entries(history.LEDGER_LOOKBACK))
+              if m.node_id != pull.node_id]
+    merged_as = queries.merge_commits(client, [merge.node_id for merge in merges]) if merges else {}
+    deploys = list(reversed(state.history(ALL_ROWS)))
+    shas, shas_source = github_commit_shas(policy.environment)
+    outcomes = history.change_outcomes(deploys, shas)
+    similar, by_author = history.track_records(merges, merged_as, outcomes, pull.author, ecosystems)
+    rate = history.failure_rate(deploys)
+    evidence = Evidence(pull, policy.environment, ecosystems, runs, flaky, similar, by_author)
+    sources = {"earlier_merges": len(merges), "environment_change_failure_rate": rate,
+               "deploy_commits": shas_source}
+    return evidence, sources
+
+
+def run_automerge(
+    client: GitHubClient, state: StateStore, policy: AutoMergePolicy, number: int, *, dry_run: bool = False
+) -> Outcome:
+    pull = queries.fetch_pull(client, number)
+    reasons = eligibility(policy, pull)
+    evidence, sources = (None, {}) if reasons else gather(client, state, policy, pull)
+    decision = not_eligible(policy, reasons) if evidence is None else decide(policy, evidence)
+    result, failure = "not merged", None
+    if decision.merge and dry_run:
+        result = "dry run: not merged"
+    elif decision.merge:
+        try:
+            result = queries.enable_auto_merge(client, pull, policy.merge_method)
+        except GitHubError as err:
+            result, failure = f"GitHub refused: {err}", err
+    entry = state.append_audit(ledger_entry(pull, decision, evidence, sources, result, failure is None))
+    body = comment_body(pull, decision, result, policy.environment, entry.seq)
+    comment = upsert_sticky_comment(client, number, COMMENT_KEY, body)
+    if failure is not None:
+        raise failure
+    return Outcome(pull, decision, result, entry.seq, body, comment.url)
+
+
+def ledger_entry(
+    pull: PullRequestFacts, decision: Decision, evidence: Evidence | None, sources: dict[str, Any],
+    result: str, ok: bool,
+) -> dict[str, Any]:
+    merge_requested = decision.merge and ok and not result.startswith("dry run")
+    details: dict[str, Any] = {
+        "pr": pull.number, "node_id": pull.node_id, "author": pull.author, "head_oid": pull.head_oid,
+        "paths": pull.paths, "diff_lines": pull.diff_lines, "ci_state": pull.ci_state,
+        "failing_checks": list(pull.failing_checks), "merge_requested": merge_requested, "result": result,
+        **decision.as_dict(), **sources,
+    }
+    if evidence is not None:
+        details.update(ecosystems=list(evidence.ecosystems), ci_runs=evidence.ci_runs,
+                       flaky_runs=evidence.flaky_runs, similar_record=vars(evidence.similar),
+                       author_record=vars(evidence.author))
+    return {
+        "action": history.ACTION, "outcome": decision.verdict if ok else "error",
+        "reason": f"pull request #{pull.number}: {summary(decision)}", "details": details,
+    }
+
+
+def summary(decision: Decision) -> str:
+    if not decision.eligible:
+        return "not covered by the auto-merge policy"
+    comparison = ">=" if decision.score is not None and decision.score >= decision.threshold else "<"
+    verdict = "merge" if decision.merge else "no merge"
+    return f"trust score {decision.score:g} {comparison} threshold {decision.threshold:g}: {verdict}"
+
+
+def comment_body(pull: PullRequestFacts, decision: Decision, result: str, environment: str, seq: int) -> str:
+    """The sticky comment: the verdict first, then each factor with its weight and reason."""
+    lines = [f"### Trust-gated auto-merge: {summary(decision)}", "", f"**Result:** {result}", ""]
+    if decision.blockers:
+        lines += ["**Why not:**", *[f"- {reason}" for reason in decision.blockers], ""]
+    if decision.factors:
+        lines += ["| factor | weight | value | why |", "| --- | ---: | ---: | --- |"]
+        lines += [f"| {f.name} | {f.weight:g} | {f.value:.2f} | {f.reason} |" for f in decision.factors]
+        lines.append("")
+    lines.append(f"Head `{pull.head_oid[:12]}`; decision and inputs recorded in the {environment} ledger "
+                 f"(entry {seq}, `cicd audit --env {environment}`).")
+    return "\n".join(lines)

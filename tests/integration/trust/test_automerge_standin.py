@@ -1,0 +1,228 @@
+"""Trust-gated auto-merge against the GitHub stand-in (REST and GraphQL, checked against GitHub's published
+schemas) and a real SQLite ledger: a policy that accepts and one that refuses, earlier merges that
+deployed (or failed) changing the next score, a bot off the allow list, a path outside the policy,
+GitHub refusing auto-merge for the repository, a pull request already mergeable, and the CLI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support import github_graphql  # noqa: E402
+from tests.support.github_api import DEFAULT_TOKEN, GitHubApiStandIn  # noqa: E402
+
+from cicd.cli import main  # noqa: E402
+from cicd.errors import GitHubError  # noqa: E402
+from cicd.github.client import GitHubClient  # noqa: E402
+from cicd.hosts.local import LocalHost  # noqa: E402
+from cicd.state import open_state  # noqa: E402
+from cicd.trust.automerge import run_automerge  # noqa: E402
+from cicd.trust.policy import load_policy  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+REPO = "acme/shop"
+POLICY = """\
+environment: production
+threshold: {threshold}
+merge_method: squash
+authors: ["dependabot[bot]"]
+paths: [constraints.txt, pyproject.toml, .github/workflows/*.yml]
+ecosystems:
+  pip: [constraints.txt, pyproject.toml]
+  github-actions: [.github/workflows/*.yml]
+ci_workflow: ci.yml
+max_diff_lines: 400
+"""
+ENVIRONMENT = "name: production\ntype: production\n"
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    with GitHubApiStandIn(state_file=tmp_path / "github-state.json") as standin:
+        monkeypatch.setenv("GITHUB_API_URL", standin.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+        monkeypatch.setenv("GITHUB_TOKEN", DEFAULT_TOKEN)
+        for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_RUN_ID", "GITHUB_EVENT_PATH"):
+            monkeypatch.delenv(name, raising=False)
+        yield standin
+        assert standin.bugs == [], "the stand-in answered off-schema"
+        assert standin.violations == [], "requests broke GitHub's published schema"
+
+
+@pytest.fixture
+def config(tmp_path):
+    """A config directory with the production environment (ledger in SQLite under tmp_path)."""
+    directory = tmp_path / "config"
+    (directory / "environments").mkdir(parents=True)
+    (directory / "environments" / "production.yml").write_text(ENVIRONMENT)
+    return directory
+
+
+def policy(config: Path, threshold: float):
+    path = config / "automerge.yml"
+    path.write_text(POLICY.format(threshold=threshold))
+    return load_policy(path, config)
+
+
+def ledger(tmp_path):
+    return open_state("production", str(tmp_path / "production.db"), LocalHost(cwd=str(tmp_path)))
+
+
+def ci_runs(api, *, clean: int, flaky: int) -> None:
+    """The CI workflow's history: `flaky` of its runs passed only on a second attempt."""
+    workflow_id = api.state["workflows"].setdefault("ci.yml", 500)
+    for index in range(clean + flaky):
+        api.state["workflow_runs"].append({
+            "id": 9000 + index, "repo": REPO, "workflow": "ci.yml", "workflow_id": workflow_id,
+            "run_number": index + 1, "run_attempt": 2 if index < flaky else 1, "head_branch": "main",
+            "head_sha": "0" * 40, "event": "push", "status": "completed", "conclusion": "success",
+            "created_at": "2026-11-01T00:00:00Z",
+        })
+
+
+def merged_and_deployed(api, client, state, record, version: str, status: str) -> None:
+    """GitHub merges the pull request; the merge commit is deployed to production and ends `status`."""
+    record.update(state="MERGED", merge_commit=f"{record['number']:040x}")
+    client.post(client.repo_path("/deployments"), {
+        "ref": record["merge_commit"], "environment": "production", "payload": {"version": version},
+        "auto_merge": False, "required_contexts": [],
+    })
+    deployment_id = state.start_deployment(version)
+    phases = [{"name": "switch", "status": "succeeded", "seconds": 0.5}]
+    state.finish_deployment(deployment_id, status, phases=phases)
+
+
+def comments(api, number: int) -> list[str]:
+    return [comment["body"] for comment in api.comments(REPO, number)]
+
+
+def test_an_accepting_policy_merges_and_the_record_of_similar_changes_moves_the_next_score(
+    api, config, tmp_path
+):
+    ci_runs(api, clean=9, flaky=1)
+    state = ledger(tmp_path)
+    accepting = policy(config, 60)
+    first = github_graphql.add_pull_request(api.state, REPO, 1, files={"constraints.txt": (3, 3)})
+    with GitHubClient.from_env() as client:
+        outcome = run_automerge(client, state, accepting, 1)
+        assert outcome.decision.merge and outcome.result == "auto-merge enabled"
+        assert first["auto_merge"]["mergeMethod"] == "SQUASH"
+
+        # The first pull request merges and deploys fine; a github-actions one merges and fails.
+        merged_and_deployed(api, client, state, first, "1.0.1", "succeeded")
+        bump = github_graphql.add_pull_request(api.state, REPO, 2, files={".github/workflows/ci.yml": (1, 1)})
+        run_automerge(client, state, accepting, 2)
+        merged_and_deployed(api, client, state, bump, "1.0.2", "rolled_back")
+
+        second = github_graphql.add_pull_request(api.state, REPO, 3, files={"pyproject.toml": (2, 2)})
+        later = run_automerge(client, state, accepting, 3)
+    similar = {factor.name: factor for factor in later.decision.factors}["similar"]
+    assert similar.reason == "1 earlier pip changes deployed to production, 0 failed (change failure rate 0%)"
+    assert similar.value == pytest.approx(2 / 3)
+    author = {factor.name: factor for factor in later.decision.factors}["author"]
+    assert "2 earlier changes by dependabot[bot] deployed to production, 1 failed" in author.reason
+    assert second["auto_merge"] is not None
+
+    entry = [e for e in state.audit_entries(50) if e.action == "automerge.decide"][-1]
+    assert entry.outcome == "merge" and entry.details["pr"] == 3 and entry.details["merge_requested"]
+    assert entry.details["similar_record"] == {"deployed": 1, "failed": 0, "merged": 1}
+    assert entry.details["flaky_runs"] == 1 and entry.details["ci_runs"] == 10
+    assert entry.details["environment_change_failure_rate"] == 0.5
+    assert state.verify_audit().ok
+
+    (body,) = comments(api, 3)
+    assert body.startswith("<!-- cicd:automerge -->\n### Trust-gated auto-merge: trust score ")
+    assert ">= threshold 60: merge" in body and "**Result:** auto-merge enabled" in body
+    assert "| similar | 25 | 0.67 | 1 earlier pip changes deployed to production" in body
+    assert "| flakes | 15 | 0.50 | 1 of the last 10 ci.yml runs passed only on a re-run (10%) |" in body
+
+
+def test_a_refusing_policy_leaves_the_pull_request_alone_and_says_why_in_one_updated_comment(
+    api, config, tmp_path
+):
+    state = ledger(tmp_path)
+    refusing = policy(config, 95)
+    record = github_graphql.add_pull_request(api.state, REPO, 4, files={"constraints.txt": (150, 150)})
+    with GitHubClient.from_env() as client:
+        outcome = run_automerge(client, state, refusing, 4)
+        record["files"] = {"constraints.txt": (1, 1)}  # a rebase: smaller, still not enough
+        again = run_automerge(client, state, refusing, 4)
+    assert not outcome.decision.merge and outcome.result == "not merged"
+    assert again.decision.score > outcome.decision.score
+    assert record["auto_merge"] is None
+    assert not any("enablePullRequestAutoMerge" in request for request in api.requests)
+    (body,) = comments(api, 4)  # one sticky comment, updated in place
+    assert f"score {again.decision.score:g} is below the threshold 95" in body
+    assert "| size | 10 | 0.99 | 2 changed lines in 1 files (0 at 400) |" in body
+    entries = [e for e in state.audit_entries(50) if e.action == "automerge.decide"]
+    assert [e.outcome for e in entries] == ["refuse", "refuse"]
+    assert entries[-1].details["merge_requested"] is False
+    assert entries[-1].details["blockers"] == [f"score {again.decision.score:g} is below the threshold 95"]
+
+
+def test_a_bot_off_the_allow_list_and_a_path_outside_the_policy_are_not_eligible(api, config, tmp_path):
+    state = ledger(tmp_path)
+    accepting = policy(config, 10)
+    github_graphql.add_pull_request(api.state, REPO, 5, author="renovate[bot]")
+    github_graphql.add_pull_request(
+        api.state, REPO, 6, files={"constraints.txt": (1, 1), "scripts/cicd/deploy/runner.py": (5, 1)}
+    )
+    with GitHubClient.from_env() as client:
+        bot = run_automerge(client, state, accepting, 5)
+        path = run_automerge(client, state, accepting, 6)
+    assert bot.decision.verdict == path.decision.verdict == "not-eligible"
+    assert bot.decision.blockers[0].startswith("author renovate[bot] is not in the policy's authors")
+    assert path.decision.blockers == ("changes paths outside the policy: scripts/cicd/deploy/runner.py",)
+    assert not any("enablePullRequestAutoMerge" in request for request in api.requests)
+    assert "not covered by the auto-merge policy" in comments(api, 5)[0]
+    assert "- changes paths outside the policy: scripts/cicd/deploy/runner.py" in comments(api, 6)[0]
+    outcomes = [e.outcome for e in state.audit_entries(50) if e.action == "automerge.decide"]
+    assert outcomes == ["not-eligible", "not-eligible"]
+
+
+def test_github_refusing_auto_merge_is_one_line_recorded_and_commented(api, config, tmp_path):
+    state = ledger(tmp_path)
+    api.state["repositories"] = {REPO: {"allow_auto_merge": False}}
+    github_graphql.add_pull_request(api.state, REPO, 7, files={"constraints.txt": (1, 1)})
+    with GitHubClient.from_env() as client, pytest.raises(GitHubError) as refused:
+        run_automerge(client, state, policy(config, 10), 7)
+    assert str(refused.value) == (
+        "GitHub GraphQL enablePullRequestAutoMerge: Auto merge is not allowed for this repository "
+        "(UNPROCESSABLE) (hint: an administrator turns on Settings > General > Allow auto-merge)"
+    )
+    entry = [e for e in state.audit_entries(50) if e.action == "automerge.decide"][-1]
+    assert entry.outcome == "error" and entry.details["merge_requested"] is False
+    assert "**Result:** GitHub refused: GitHub GraphQL enablePullRequestAutoMerge" in comments(api, 7)[0]
+
+
+def test_a_pull_request_already_mergeable_is_merged_directly_at_the_scored_head(api, config, tmp_path):
+    record = github_graphql.add_pull_request(api.state, REPO, 8, merge_state="CLEAN")
+    record["files"] = {"constraints.txt": (1, 1)}
+    with GitHubClient.from_env() as client:
+        outcome = run_automerge(client, ledger(tmp_path), policy(config, 10), 8)
+    assert record["state"] == "MERGED" and outcome.result.startswith("merged (")
+
+
+def test_the_cli_scores_records_and_comments_and_a_bad_policy_is_one_located_line(
+    api, config, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # the environment's default ledger: .cicd/state under the project
+    policy(config, 10)
+    github_graphql.add_pull_request(api.state, REPO, 9, files={"pyproject.toml": (1, 1)})
+    assert main(["automerge", "--pr", "9", "--config-dir", str(config), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "**Result:** dry run: not merged" in out and "| ci | 35 | 1.00 |" in out
+    assert api.state["pull_requests"][0]["auto_merge"] is None
+
+    (config / "automerge.yml").write_text(POLICY.format(threshold=170))
+    assert main(["automerge", "--pr", "9", "--config-dir", str(config)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["config/automerge.yml:2:12: error: 'threshold' must be between 0 and 100, got 170 "
+                   "(threshold)"]
