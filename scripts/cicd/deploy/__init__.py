@@ -14,7 +14,10 @@ Seams (each a small protocol; core code builds commands as data and one runner e
              reads the live color back from the config on the target.
 - strategies/ blue_green.py, canary.py, recreate.py (and rolling.py) turn a request into a plan: a
              list of small step dataclasses (steps.py) that `--dry-run` prints and the runner executes.
-- orchestrator.py  the lifecycle around a plan: lock, hooks, health gate, smoke via preview, switch,
-             warm window, post-switch verification and automatic switch back, release pruning, and a
-             history/ledger record of every phase with its timing (cicd.state), checks from cicd.checks.
+- orchestrator.py  `cicd deploy`: artifact check, lock, converge, plan, run, finish. The deploy API
+             it and rollback.py share: live.py (inspect, converge, healthy: what is live, read from
+             the target) and execution.py (run_plan, finish_run: the runner executes a plan, a
+             failure is cleaned up and recorded). runner.py executes steps: health gate, smoke via
+             preview, switch and drain, warm window, post-switch verification and automatic switch
+             back (decision.py), release pruning, each phase timed in the history and ledger.
 """

@@ -16,24 +16,14 @@ from __future__ import annotations
 
 import time
 
+from cicd.deploy.execution import Outcome, finish_run, record_failure, run_plan
+from cicd.deploy.live import Live, converge, healthy, inspect
 from cicd.deploy.lockholder import steal_if_dead
-from cicd.deploy.orchestrator import (
-    Live,
-    Outcome,
-    converge,
-    finish_run,
-    healthy,
-    inspect,
-    record_failure,
-    run_plan,
-)
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import Color
-from cicd.deploy.steps import MeasureBaseline, Verify
-from cicd.deploy.strategies import build_plan
 from cicd.deploy.target import Target
 from cicd.errors import ConcurrencyError, RollbackError
 from cicd.inputs import check_version, clean_reason
@@ -181,6 +171,9 @@ def _check_retained(target: Target, wanted: str) -> None:
 def _rollback_cold(
     target: Target, record: Record, out: Reporter, live: Live, wanted: str, started: float
 ) -> Outcome:
+    from cicd.deploy.steps import MeasureBaseline, Verify
+    from cicd.deploy.strategies import build_plan
+
     out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
     plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
     plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]

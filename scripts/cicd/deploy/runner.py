@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cicd.deploy import gates, isolation
@@ -38,6 +38,7 @@ from cicd.deploy.steps import (
 )
 from cicd.deploy.target import Target
 from cicd.errors import CicdError, DeploymentError, HealthCheckError
+from cicd.hosts.base import Host
 from cicd.hosts.local import LocalHost
 
 # Test-only: pause before the first step of this phase (lets crash-safety tests SIGKILL a real run there).
@@ -93,6 +94,10 @@ class Runner:
             MarkKnownGood: self._known_good,
             PruneReleases: self._prune,
         }
+
+    def for_hosts(self, hosts: list[Host]) -> Runner:
+        """A runner of the same run on some hosts only (a rolling deploy's one host at a time)."""
+        return Runner(replace(self.target, hosts=hosts), self.record, self.out, self.run)
 
     def execute(self, plan: list[Step]) -> None:
         for step in plan:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cicd.deploy import gates
+from cicd.deploy.live import Live, inspect
 from cicd.deploy.lockholder import expires_at, holder_alive
-from cicd.deploy.orchestrator import Live, inspect
 from cicd.deploy.record import Record
 from cicd.deploy.rollback import default_target
 from cicd.deploy.target import Target

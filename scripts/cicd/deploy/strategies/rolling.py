@@ -12,9 +12,10 @@ one host at a time runs a new version that has not yet taken traffic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.steps import (
     HealthGate,
@@ -64,14 +65,12 @@ class RollHost(Step):
         ]
 
     def run(self, runner: Runner) -> str:
-        from cicd.deploy.runner import Runner
-
         target = runner.target
         names = [host.name for host in target.hosts]
         if self.host not in names:
             raise DeploymentError(f"rolling: host {self.host!r} is not in deploy.hosts ({', '.join(names)})")
         host = target.hosts[names.index(self.host)]
-        one_host = Runner(replace(target, hosts=[host]), runner.record, runner.out, runner.run)
+        one_host = runner.for_hosts([host])
         try:
             one_host.execute(self.host_plan())
         except CicdError as err:
@@ -81,16 +80,13 @@ class RollHost(Step):
 
     def _switch_back_rolled(self, runner: Runner) -> str:
         """Hosts rolled before this one go back to the previous color, which they kept running."""
-        from cicd.deploy.routers.base import Traffic
-        from cicd.deploy.runner import Runner
-
         target = runner.target
         rolled = [host for host in target.hosts if host.name in rolled_before(target, self.host)]
         if not rolled or self.previous is None:
             return ""
         for host in rolled:
             target.router.apply(host, Traffic.all_to(self.previous), target.slots())
-        Runner(replace(target, hosts=rolled), runner.record, runner.out, runner.run).drain(self.color)
+        runner.for_hosts(rolled).drain(self.color)
         for host in rolled:
             target.runtime.stop(host, target.slot(self.color))
         runner.run.rolled_back = True
