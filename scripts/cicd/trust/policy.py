@@ -3,7 +3,7 @@ how the trust score is weighed and where it must reach. Validated by `cicd valid
 config file: unknown keys refused, each problem one located line.
 
     environment: production          # whose deploy history and ledger judge past changes
-    threshold: 70                    # merge only at or above this score (0-100)
+    threshold: 75                    # merge only at or above this score (0-100)
     merge_method: squash             # merge | squash | rebase
     authors: ["dependabot[bot]"]     # the bots whose pull requests may be merged
     paths: [requirements*.txt, .github/workflows/*.yml]   # every changed file must match one
@@ -11,7 +11,7 @@ config file: unknown keys refused, each problem one located line.
       pip: [requirements*.txt, pyproject.toml]
     ci_workflow: ci.yml              # its runs give the flake history
     max_diff_lines: 400              # additions + deletions at which the size factor reaches 0
-    weights: {ci: 35, flakes: 15, similar: 25, author: 15, size: 10}
+    weights: {ci: 30, flakes: 10, similar: 35, author: 15, size: 10}
 """
 
 from __future__ import annotations
@@ -40,16 +40,16 @@ class _Strict(BaseModel):
 class Weights(_Strict):
     """The share of each factor in the score; they need not add up to 100 (they are normalised)."""
 
-    ci: Weight = 35
-    flakes: Weight = 15
-    similar: Weight = 25
+    ci: Weight = 30
+    flakes: Weight = 10
+    similar: Weight = 35
     author: Weight = 15
     size: Weight = 10
 
 
 class AutoMergePolicy(_Strict):
     environment: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
-    threshold: Annotated[float, Field(ge=0, le=100)] = 70
+    threshold: Annotated[float, Field(ge=0, le=100)] = 75
     merge_method: Literal["merge", "squash", "rebase"] = "squash"
     authors: list[Login] = Field(min_length=1)
     paths: list[Glob] = Field(min_length=1)

@@ -140,8 +140,8 @@ def test_an_accepting_policy_merges_and_the_record_of_similar_changes_moves_the_
     (body,) = comments(api, 3)
     assert body.startswith("<!-- cicd:automerge -->\n### Trust-gated auto-merge: trust score ")
     assert ">= threshold 60: merge" in body and "**Result:** auto-merge enabled" in body
-    assert "| similar | 25 | 0.67 | 1 earlier pip changes deployed to production" in body
-    assert "| flakes | 15 | 0.50 | 1 of the last 10 ci.yml runs passed only on a re-run (10%) |" in body
+    assert "| similar | 35 | 0.67 | 1 earlier pip changes deployed to production" in body
+    assert "| flakes | 10 | 0.50 | 1 of the last 10 ci.yml runs passed only on a re-run (10%) |" in body
 
 
 def test_a_refusing_policy_leaves_the_pull_request_alone_and_says_why_in_one_updated_comment(
@@ -218,7 +218,7 @@ def test_the_cli_scores_records_and_comments_and_a_bad_policy_is_one_located_lin
     github_graphql.add_pull_request(api.state, REPO, 9, files={"pyproject.toml": (1, 1)})
     assert main(["automerge", "--pr", "9", "--config-dir", str(config), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "**Result:** dry run: not merged" in out and "| ci | 35 | 1.00 |" in out
+    assert "**Result:** dry run: not merged" in out and "| ci | 30 | 1.00 |" in out
     assert api.state["pull_requests"][0]["auto_merge"] is None
 
     (config / "automerge.yml").write_text(POLICY.format(threshold=170))
