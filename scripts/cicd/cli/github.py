@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -423,10 +424,19 @@ def _register_environments(verbs: argparse._SubParsersAction) -> None:
 
 
 def _environments_check(args: argparse.Namespace) -> int:
-    from cicd.github.environments import check_environment
+    from cicd.github.environments import automatic_warning, check_environment
 
+    automatic = _automatic(args)
+    if automatic:
+        warning = automatic_warning(args.env, f"{args.config_dir}/environments/{args.env}.yml")
+        print(f"WARNING: {warning}", file=sys.stderr)
+        gha.annotate("warning", warning)
     with _client(args) as client:
-        problems = check_environment(client, args.env)
+        problems = check_environment(client, args.env, automatic=automatic)
+    if not problems and automatic:
+        print(f"GitHub Environment {args.env}: no admin bypass, deployments from main or protected branches "
+              "only; no reviewer (automatic promotion)")
+        return 0
     if not problems:
         print(f"GitHub Environment {args.env}: required reviewers, no self-review, no admin bypass, "
               "deployments from main or protected branches only")
@@ -438,12 +448,20 @@ def _environments_check(args: argparse.Namespace) -> int:
     )
 
 
+def _automatic(args: argparse.Namespace) -> bool:
+    """Whether the environment file opts into hands-off production (deploy.promotion.automatic)."""
+    from cicd.config import load_environment
+
+    deploy = load_environment(Path(args.config_dir), args.env).deploy
+    return bool(deploy and deploy.promotion and deploy.promotion.automatic)
+
+
 def _environments_apply(args: argparse.Namespace) -> int:
     from cicd.config import load_environment
     from cicd.github.environments import configure_environment, protection_from
 
     approval = load_environment(args.config_dir, args.env).approval
-    if not approval.reviewers:
+    if not approval.reviewers and not _automatic(args):
         raise UsageError(
             f"{args.config_dir}/environments/{args.env}.yml: approval.reviewers is empty",
             hint="add reviewers as user:ID or team:ID (GitHub's numeric ids), e.g. reviewers: [team:42]",

@@ -90,8 +90,10 @@ def _branch_policies(client: GitHubClient, name: str) -> list[str]:
     return [policy["name"] for policy in client.paginate(path, item_key="branch_policies")]
 
 
-def check_environment(client: GitHubClient, name: str) -> list[str]:
-    """What is wrong with the environment's protection for a production deploy; [] when it holds."""
+def check_environment(client: GitHubClient, name: str, *, automatic: bool = False) -> list[str]:
+    """What is wrong with the environment's protection for a production deploy; [] when it holds.
+    `automatic` (the environment file's promotion.automatic): nobody approves, so no reviewer is asked
+    for; the branch policy and the admin bypass still are (automatic_warning says so, loudly)."""
     from cicd.github.client import GitHubApiError
 
     try:
@@ -104,14 +106,22 @@ def check_environment(client: GitHubClient, name: str) -> list[str]:
     rules = {rule.get("type"): rule for rule in environment.get("protection_rules") or []}
     reviewers = rules.get("required_reviewers") or {}
     problems = []
-    if not reviewers.get("reviewers"):
+    if not reviewers.get("reviewers") and not automatic:
         problems.append("no required reviewer")
-    if not reviewers.get("prevent_self_review"):
+    if not reviewers.get("prevent_self_review") and not automatic:
         problems.append("the person who started a deploy may approve it (self-review not prevented)")
     if environment.get("can_admins_bypass") is not False:
         problems.append("administrators may bypass the protection rules")
     problems += _branch_problems(client, name, environment.get("deployment_branch_policy"))
     return problems
+
+
+def automatic_warning(name: str, config_path: str) -> str:
+    return (
+        f"{name} deploys WITHOUT APPROVAL: promotion.automatic is true in {config_path}, so nobody approves "
+        "a production deploy; the canary steps, monitor window and automatic rollback are its only gate "
+        "(set automatic: false to ask required reviewers again)"
+    )
 
 
 def _branch_problems(client: GitHubClient, name: str, policy: dict[str, Any] | None) -> list[str]:

@@ -70,3 +70,31 @@ def test_apply_needs_numeric_reviewers(github_env, tmp_path, reviewers):
 
     with pytest.raises(CicdError, match="reviewers"):
         _environments_apply(Args())  # type: ignore[arg-type]
+
+
+AUTOMATIC = """name: production
+type: production
+approval: {required: true, deployment_branches: main}
+deploy:
+  runtime: {kind: process, command: [app, "{port}"]}
+  colors: {blue: {port: 9001}, green: {port: 9002}}
+  promotion: {automatic: true}
+"""
+
+
+def test_automatic_promotion_needs_no_reviewer_but_is_reported_loudly(github_env, api, tmp_path, capsys):
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "production.yml").write_text(AUTOMATIC)
+    argv = ["github", "environments", "check", "--env", "production", "--config-dir", str(tmp_path)]
+    api.protect(REPO, "production")  # no reviewer, admins may bypass, any branch
+    assert main(argv) == 1  # the branch policy and the admin bypass still hold without a reviewer
+    err = capsys.readouterr().err
+    assert "WARNING: production deploys WITHOUT APPROVAL: promotion.automatic is true" in err
+    assert "administrators may bypass" in err and "no required reviewer" not in err
+    api.protect(REPO, "production", can_admins_bypass=False,
+                deployment_branch_policy={"protected_branches": True, "custom_branch_policies": False})
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "WITHOUT APPROVAL" in captured.err and "no reviewer (automatic promotion)" in captured.out
+    apply = ["github", "environments", "apply", "--env", "production", "--config-dir", str(tmp_path)]
+    assert main(apply) == 0  # no reviewers to set: applied all the same
