@@ -92,3 +92,17 @@ def test_a_ci_built_archive_is_what_a_process_runtime_deploys(tmp_path, monkeypa
     assert (source.artifact, source.digest) == ("", "") and "--artifact" not in run_argv(source)
     rollback = DeployInputs.from_env({**BASE, "CICD_OPERATION": "rollback", "CICD_PACKAGE": "x"})
     assert with_package(rollback, folder) is rollback  # a rollback runs what is already on the target
+
+
+def test_an_environment_with_a_promotion_block_starts_a_promotion(tmp_path):
+    environments = tmp_path / "environments"
+    environments.mkdir()
+    text = (REPO / "config" / "environments" / "production.yml").read_text()
+    anchor = "  lock_ttl_seconds: 30\n"
+    assert anchor in text
+    promotion = "  promotion: {steps: [5, 25]}\n"
+    (environments / "production.yml").write_text(text.replace(anchor, anchor + promotion))
+    inputs = DeployInputs.from_env({"CICD_ENVIRONMENT": "production", "CICD_CONFIG_DIR": str(tmp_path),
+                                    "CICD_VERSION": "1.3.0", "CICD_REASON": "promote"})
+    assert run_argv(inputs)[:8] == ["cicd", "promotion", "start", "--wait", "--env", "production",
+                                    "--version", "1.3.0"]

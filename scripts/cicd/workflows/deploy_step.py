@@ -62,13 +62,24 @@ def run_argv(inputs: DeployInputs) -> list[str]:
         if inputs.version:
             argv += ["--to", inputs.version]
         return [*argv, "--reason", inputs.reason or "rollback dispatched from GitHub Actions"]
-    argv = ["cicd", "deploy", "--env", inputs.environment, "--version", inputs.version]
+    # An environment with a promotion: block deploys to its first canary weight and records the promotion;
+    # the scheduled workflow promotion-monitor.yml finishes it (docs/DEPLOYMENT.md, "Hands-off production").
+    verb = ["promotion", "start", "--wait"] if promotes(inputs) else ["deploy"]
+    argv = ["cicd", *verb, "--env", inputs.environment, "--version", inputs.version]
     argv += ["--config-dir", inputs.config_dir]
     if inputs.artifact and (runtime_kind(inputs) == "docker" or inputs.artifact.endswith(".tar.gz")):
         argv += ["--artifact", inputs.artifact]
     if inputs.reason:
         argv += ["--reason", inputs.reason]
     return argv
+
+
+def promotes(inputs: DeployInputs) -> bool:
+    """Whether the environment file has a promotion: block (hands-off production)."""
+    from cicd.config import load_environment
+
+    environment = load_environment(Path(inputs.config_dir), inputs.environment)
+    return bool(environment.deploy and environment.deploy.promotion)
 
 
 def runtime_kind(inputs: DeployInputs) -> str:
