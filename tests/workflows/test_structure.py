@@ -15,6 +15,7 @@ pytestmark = pytest.mark.workflows
 EXPECTED = {
     "ci.yml", "cd-staging.yml", "cd-production.yml", "rollback.yml", "security-scan.yml",
     "release.yml", "dependency-update.yml", "deploy.yml", "suite.yml", "conventional-commits.yml",
+    "promotion-monitor.yml",
 }
 
 

@@ -5,6 +5,7 @@
     cicd promotion status  --env production [--json]
     cicd promotion resume  --env production --reason TEXT       (a paused promotion moves on)
     cicd promotion abort   --env production --reason TEXT       (back to the stable color now)
+    cicd promotion mode    --env production                     (automatic=true|false, from the file only)
 
 advance exits 0, or 1 when it rolled the promotion back, or 5 when it paused it for a person.
 """
@@ -34,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="the promotion's state")
     status.add_argument("--json", action="store_true", help="the recorded state as JSON")
     status.set_defaults(handler=run_status)
+    mode = actions.add_parser("mode", help="whether the environment is hands-off (automatic=true|false)")
+    mode.set_defaults(handler=run_mode)
     for name, handler, text in (
         ("resume", run_resume, "move a paused promotion on to its next step"),
         ("abort", run_abort, "send all traffic back to the stable color and end the promotion"),
@@ -41,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("--reason", required=True, help="why, recorded in the ledger")
         action.set_defaults(handler=handler)
-    for action in (start, advance, status, *(actions.choices[n] for n in ("resume", "abort"))):
+    for action in (start, advance, status, mode, *(actions.choices[n] for n in ("resume", "abort"))):
         action.add_argument("--env", required=True, metavar="NAME", help="config/environments/NAME.yml")
         action.add_argument("--config-dir", default="config", type=Path, help="default: config")
 
@@ -92,6 +95,20 @@ def run_start(args: argparse.Namespace) -> int:
     if start(target, record, request, out) is None:
         out.line(f"nothing live in {args.env} to promote from (or {args.release} is it): a plain deploy")
         deploy(target, record, request, out, dry_run=False)
+    return 0
+
+
+def run_mode(args: argparse.Namespace) -> int:
+    """From the environment file alone (no state, no secrets): the scheduled workflow's first job."""
+    from cicd import gha
+    from cicd.config import load_environment
+
+    deploy = load_environment(Path(args.config_dir), args.env).deploy
+    promotion = deploy.promotion if deploy else None
+    automatic = "true" if promotion and promotion.automatic else "false"
+    gha.set_output("automatic", automatic)
+    said = "no promotion: block" if promotion is None else f"promotion automatic: {automatic}"
+    print(f"{args.env}: {said}")
     return 0
 
 

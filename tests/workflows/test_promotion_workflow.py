@@ -1,0 +1,32 @@
+"""promotion-monitor.yml: scheduled, least privilege, in the group production's deploys hold (never beside
+a deploy), and driving only an environment that opted into automatic promotion unless a person dispatches."""
+
+import pytest
+
+from .conftest import WORKFLOWS, load, triggers
+
+pytestmark = pytest.mark.workflows
+
+
+def test_the_monitor_advances_on_a_schedule_in_the_deploy_group_with_least_privilege():
+    workflow = load(WORKFLOWS / "promotion-monitor.yml")
+    assert {"schedule", "workflow_dispatch"} <= set(triggers(workflow))
+    mode, advance = workflow["jobs"]["mode"], workflow["jobs"]["advance"]
+    assert "environment" not in mode and mode["permissions"] == {"contents": "read"}
+    assert "cicd promotion mode" in " ".join(step.get("run", "") for step in mode["steps"])
+    assert advance["needs"] == ["mode"]
+    hands_off = "needs.mode.outputs.automatic == 'true'"
+    assert advance["if"] == f"{hands_off} || github.event_name == 'workflow_dispatch'"
+    assert advance["permissions"] == {"contents": "read"}
+    assert advance["concurrency"] == {"group": "deploy-${{ inputs.environment || 'production' }}",
+                                      "cancel-in-progress": False}  # deploy.yml: deploy-<environment>
+    assert workflow["concurrency"]["group"] != advance["concurrency"]["group"]
+    runs = [step.get("run", "") for step in advance["steps"]]
+    assert any(run.startswith("cicd promotion advance") for run in runs)
+
+
+def test_production_deploys_stay_approved_unless_automatic():
+    text = (WORKFLOWS / "cd-production.yml").read_text()
+    assert "promotion-monitor.yml" in text and "automatic: true" in text
+    rollback = load(WORKFLOWS / "deploy.yml")["jobs"]["deploy"]["concurrency"]["group"]
+    assert "format('rollback-{0}-{1}', inputs.environment, github.run_id)" in rollback  # never waits here
