@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from cicd.deploy.orchestrator import DeployRequest, Outcome, deploy, healthy, inspect
 from cicd.deploy.record import Record
@@ -128,6 +129,9 @@ def run_drill(
     return result
 
 
+DEFAULT_MAX_AGE_DAYS = 7.0
+
+
 def last_passed(entries: list[AuditEntry]) -> AuditEntry | None:
     """The newest passed drill among ledger entries (oldest first)."""
     return next((e for e in reversed(entries) if e.action == "drill" and e.outcome == "passed"), None)
@@ -142,3 +146,11 @@ def staleness(last: AuditEntry | None, max_age_days: float, now: datetime | None
     if days > max_age_days:
         return f"the last passed drill ({last.time}) is {days:.1f} days old, more than {max_age_days:g}"
     return None
+
+
+def overdue(store: Any, environment: str, max_age_days: float, window: int = 5000) -> str | None:
+    """The warning `cicd status` prints when the drills of `environment` are overdue, else None."""
+    late = staleness(last_passed(store.audit_entries(window)), max_age_days)
+    if late is None:
+        return None
+    return f"rollback drills are overdue in {environment}: {late} (run: cicd drill --env {environment})"

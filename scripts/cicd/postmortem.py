@@ -27,16 +27,22 @@ PAIRS = (  # (what, baseline figure, measured figure, words of the verdict namin
 
 
 def choose(history: list[Deployment], deploy_id: int | None, environment: str) -> Deployment:
-    """The deployment asked for, else the newest one that was rolled back (automatically or not)."""
+    """The deployment asked for, else the newest one that was rolled back: automatically (its status),
+    or by a manual rollback, which names the deploy it undid (the newest older deploy of the version it
+    left; the rollback itself when that deploy is not in the history). `history` is newest first."""
     if deploy_id is not None:
         for deployment in history:
             if deployment.id == deploy_id:
                 return deployment
         hint = f"see cicd history --env {environment}"
         raise UsageError(f"no deployment {deploy_id} in {environment}", hint=hint)
-    for deployment in history:
-        if deployment.status == "rolled_back" or deployment.kind == "rollback":
+    for index, deployment in enumerate(history):
+        if deployment.status == "rolled_back":
             return deployment
+        if deployment.kind == "rollback":
+            left = deployment.previous_version
+            undone = (d for d in history[index + 1 :] if d.kind == "deploy" and d.version == left)
+            return next(undone, deployment)
     raise UsageError(f"no rolled-back deployment in {environment}'s history", hint="name one: --deploy ID")
 
 

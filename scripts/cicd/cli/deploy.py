@@ -121,6 +121,21 @@ def _validated(config_dir: Path, name: str, keep_snapshot: bool):
     return env, secret_names
 
 
+def _warn_overdue_drill(env, target) -> None:
+    """deploy.drill set: a warning (stderr, an annotation in Actions) when the drills are overdue."""
+    if target.settings.drill is None:
+        return
+    from cicd.drill import overdue
+    from cicd.gha import annotate
+    from cicd.state import open_state
+
+    store = open_state(env.name, target.settings.state_path, target.primary)
+    warning = overdue(store, env.name, target.settings.drill.max_age_days)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+        annotate("warning", warning)
+
+
 def _record(target, env, *, dry_run: bool = False):
     from cicd.deploy.record import NullRecord, open_record
 
@@ -244,4 +259,5 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(state, indent=2))
     else:
         sys.stdout.write(render_status(state))
+    _warn_overdue_drill(env, target)
     return int(state["exit_code"])  # 0 healthy, 3 degraded, 4 down (docs/RUNBOOKS.md)

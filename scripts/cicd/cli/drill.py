@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--last", action="store_true", help="run nothing: show the last passed drill; exit 1 when overdue"
     )
     drill.add_argument(
-        "--max-age-days", type=float, default=7.0, metavar="DAYS", help="with --last: overdue after this"
-    )
+        "--max-age-days", type=float, metavar="DAYS",
+        help="with --last: overdue after this (default: the environment's deploy.drill.max_age_days, else 7)",
+    )  # fmt: skip
     drill.set_defaults(handler=run_drill)
 
 
@@ -82,14 +83,26 @@ def show_last(args: argparse.Namespace) -> int:
     from cicd.drill import last_passed, staleness
     from cicd.gha import annotate
 
+    max_age = args.max_age_days
+    if max_age is None:
+        max_age = configured_max_age(args.config_dir, args.env)
     last = last_passed(open_environment_state(args.config_dir, args.env).audit_entries(LEDGER_WINDOW))
     if last is not None:
         restore = last.details.get("restore_ms")
         print(f"last passed drill in {args.env}: {last.time}, {last.version}, time to restore {restore} ms")
-    overdue = staleness(last, args.max_age_days)
+    overdue = staleness(last, max_age)
     if overdue is None:
         return 0
     print(f"warning: rollback drills are overdue in {args.env}: {overdue} (run: cicd drill --env {args.env})",
           file=sys.stderr)  # fmt: skip
     annotate("warning", f"rollback drills are overdue in {args.env}: {overdue}")
     return 1
+
+
+def configured_max_age(config_dir: Path, environment: str) -> float:
+    from cicd.config import load_environment
+    from cicd.drill import DEFAULT_MAX_AGE_DAYS
+
+    settings = load_environment(config_dir, environment).deploy
+    drill = settings.drill if settings is not None else None
+    return drill.max_age_days if drill is not None else DEFAULT_MAX_AGE_DAYS

@@ -239,6 +239,11 @@ class Promotion(_Strict):
         return self
 
 
+class Drill(_Strict):
+    # `cicd status` and `cicd drill --last` warn when the last passed rollback drill is older than this
+    max_age_days: float = Field(7.0, gt=0, le=366)
+
+
 class DeploySettings(_Strict):
     strategy: Literal["blue_green", "canary", "rolling", "recreate"] = "blue_green"
     hosts: list[HostSpec] = Field(
@@ -258,6 +263,7 @@ class DeploySettings(_Strict):
     lock_ttl_seconds: float = Field(30.0, ge=2, le=3600)
     hooks: Hooks = Field(default_factory=Hooks.model_construct)
     promotion: Promotion | None = None
+    drill: Drill | None = None  # None: drills are not expected here (no warning)
 
     @model_validator(mode="after")
     def _ports_distinct(self) -> DeploySettings:

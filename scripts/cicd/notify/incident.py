@@ -1,7 +1,8 @@
 """A failed production deploy opens a GitHub issue, or comments on the one still open for it, with the
 deploy's error and the newest ledger entries; the on-call engineer starts from there.
 
-One open issue per environment, found by its label and title, so a run of failures is one thread.
+One open issue per environment, found by its label and title, so a run of failures is one thread; the
+rollback workflow posts the postmortem there too (`cicd postmortem --issue`, attach_postmortem).
 Nothing happens without GITHUB_TOKEN and GITHUB_REPOSITORY; a GitHub error is a warning, never a
 second failure of the deploy.
 """
@@ -77,3 +78,28 @@ def open_issue(client: Any, environment: str) -> int | None:
         if issue.get("title") == title and "pull_request" not in issue:
             return int(issue["number"])
     return None
+
+
+# GitHub refuses issue bodies and comments over 65,536 characters.
+MAX_BODY = 60_000
+
+
+def attach_postmortem(environment: str, text: str) -> int:
+    """Post a postmortem on the environment's open failure issue, or open that issue with it; returns
+    the issue's number. A missing token or a GitHub error is the caller's failure (one line)."""
+    from cicd.errors import UsageError
+    from cicd.github.client import GitHubClient
+
+    if not (os.environ.get("GITHUB_TOKEN") and os.environ.get("GITHUB_REPOSITORY")):
+        raise UsageError("--issue needs GITHUB_TOKEN and GITHUB_REPOSITORY (as inside GitHub Actions)")
+    if len(text) > MAX_BODY:
+        text = text[:MAX_BODY] + "\n\n_(cut at 60,000 characters: the job summary has all of it)_"
+    body = secrets.redact(text)
+    with GitHubClient.from_env(retries=2, timeout=15.0) as client:
+        number = open_issue(client, environment)
+        if number is None:
+            created = client.post(client.repo_path("/issues"),
+                                  {"title": issue_title(environment), "body": body, "labels": [LABEL]})
+            return int(created["number"])
+        client.post(client.repo_path(f"/issues/{number}/comments"), {"body": body})
+    return number

@@ -19,7 +19,7 @@ def drills(project: Project, env: str) -> list[dict]:
 def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
     project = Project(tmp_path)
     try:
-        project.add_env("staging")
+        project.add_env("staging", drill={"max_age_days": 7})
         project.must_deploy("staging", "1.0.0")
         project.must_deploy("staging", "2.0.0")
 
@@ -38,6 +38,8 @@ def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
         assert good.count("2.0.0") == 2  # known good again after the roll forward's verification
         last = project.cicd("drill", "--env", "staging", "--last")
         assert last.returncode == 0 and "last passed drill in staging" in last.stdout, last.stderr
+        status = project.cicd("status", "--env", "staging")
+        assert status.returncode == 0 and "overdue" not in status.stderr, status.stderr
         overdue = project.cicd("drill", "--env", "staging", "--last", "--max-age-days", "0")
         assert overdue.returncode == 1 and "rollback drills are overdue in staging" in overdue.stderr
         history = json.loads(project.cicd("history", "--env", "staging", "--json").stdout)
@@ -62,8 +64,10 @@ def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
 def test_a_drill_without_a_release_to_go_back_to_fails_and_says_so(tmp_path):
     project = Project(tmp_path)
     try:
-        project.add_env("staging")
+        project.add_env("staging", drill={"max_age_days": 7})
         project.must_deploy("staging", "1.0.0")
+        status = project.cicd("status", "--env", "staging")  # deploy.drill set: drills are expected here
+        assert "warning: rollback drills are overdue in staging: no drill has passed yet" in status.stderr
         drill = project.cicd("drill", "--env", "staging")
         assert drill.returncode == 1 and "at the rollback" in drill.stderr
         assert "no known-good release other than 1.0.0" in drill.stderr

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from tests.integration.deploy.deploy_harness import Project
+from tests.support.github_api import DEFAULT_TOKEN, GitHubApiStandIn
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +68,19 @@ def test_postmortem_of_an_automatic_rollback(tmp_path):
     assert by_id.returncode == 0 and "No switch back was recorded" in by_id.stdout
     missing = project.cicd("postmortem", "--env", "staging", "--deploy", "99")
     assert missing.returncode == 2 and "no deployment 99" in missing.stderr
+
+    # The rollback workflow's second job: the file the rollback job wrote, to the failure issue.
+    attach = ("postmortem", "--env", "staging", "--from-file", str(out), "--issue")
+    no_token = project.cicd(*attach)
+    assert no_token.returncode == 2 and "--issue needs GITHUB_TOKEN" in no_token.stderr
+    with GitHubApiStandIn() as github:
+        api = {"GITHUB_TOKEN": DEFAULT_TOKEN, "GITHUB_REPOSITORY": "shop/web", "GITHUB_API_URL": github.url}
+        opened = project.cicd(*attach, extra_env={**api, **actions})
+        again = project.cicd(*attach, extra_env=api)
+        assert github.violations == [] and github.bugs == []
+        issues, comments = github.state["issues"], github.comments("shop/web", 1)
+    assert opened.returncode == 0 and "postmortem posted on issue #1" in opened.stdout, opened.stderr
+    assert again.returncode == 0 and "postmortem posted on issue #1" in again.stdout, again.stderr
+    assert [(i["title"], i["labels"]) for i in issues] == [("Deploy to staging failed", ["deploy-failure"])]
+    assert issues[0]["body"] == text.strip() and [c["body"] for c in comments] == [text.strip()]
+    assert summary.read_text().count("# Postmortem: deploy 2.0.0") == 2  # and in that job's summary

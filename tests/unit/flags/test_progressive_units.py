@@ -36,6 +36,11 @@ def test_postmortem_picks_the_rolled_back_deployment_and_its_entries():
     assert choose([good, bad], 3, "staging") is good
     with pytest.raises(UsageError, match="no rolled-back deployment"):
         choose([good], None, "staging")
+    # a manual rollback from 3.0.0: the postmortem is of the deploy it undid (its ledger entries run on
+    # through the rollback's switch back, which is the time to restore)
+    manual = Deployment(4, "rollback", "1.0.0", "succeeded", "a", "t", previous_version="3.0.0")
+    assert choose([manual, good, bad], None, "staging") is good
+    assert choose([manual], None, "staging") is manual  # the deploy is older than the history read
     ledger = [
         entry(1, "00.000", "deploy.start", deployment_id=2),
         entry(2, "01.000", "traffic.switch", deployment_id=2),
