@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
@@ -226,3 +227,28 @@ def test_the_cli_scores_records_and_comments_and_a_bad_policy_is_one_located_lin
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["config/automerge.yml:2:12: error: 'threshold' must be between 0 and 100, got 170 "
                    "(threshold)"]
+
+
+def test_the_graphql_stand_in_refuses_what_github_refuses(api, config, tmp_path, monkeypatch):
+    """The stand-in can fail a client: an off-schema query is GitHub's error and a recorded violation,
+    and a job token without contents: write cannot turn on auto-merge."""
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    bad = requests.post(f"{api.url}/graphql", headers=headers, timeout=10,
+                        json={"query": "{ repository(owner: \"acme\", name: \"shop\") { mergeQueue }"})
+    wrong_type = requests.post(f"{api.url}/graphql", headers=headers, timeout=10, json={
+        "query": "query($n: Int!) { repository(owner: \"acme\", name: \"shop\") { pullRequest(number: $n)"
+                 " { id } } }", "variables": {"n": "seven"}})
+    assert bad.status_code == wrong_type.status_code == 200
+    assert "data" not in bad.json() and "data" not in wrong_type.json()
+    assert [len(v["problems"]) for v in api.violations] == [1, 1]
+    api.violations.clear()  # expected here; the fixture asserts none are left
+
+    github_graphql.add_pull_request(api.state, REPO, 10, files={"constraints.txt": (1, 1)})
+    api.issue_token("ghs_readonly", {"pull-requests": "write", "contents": "read", "actions": "read",
+                                     "deployments": "read", "checks": "read"})
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_readonly")
+    with GitHubClient.from_env() as client, pytest.raises(GitHubError) as refused:
+        run_automerge(client, ledger(tmp_path), policy(config, 10), 10)
+    assert "Resource not accessible by integration (FORBIDDEN)" in str(refused.value)
+    assert "contents: write and pull-requests: write" in str(refused.value)
+    assert api.state["pull_requests"][0]["auto_merge"] is None
