@@ -50,6 +50,7 @@ def run_postmortem(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text)
     else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n")
         print(f"wrote {args.output}")
     return 0
