@@ -206,7 +206,7 @@ class _Root:
         if record["state"] != "OPEN" or record["draft"] or record["merge_state"] not in ("CLEAN", "UNSTABLE"):
             raise Refused("UNPROCESSABLE", "Pull request is not mergeable")
         merged = hashlib.sha1(f"merge:{record['head_oid']}".encode()).hexdigest()
-        record.update(state="MERGED", merge_commit=merged, merged_by_method=input.get("mergeMethod", "MERGE"))
+        record.update(state="MERGED", merge_commit=merged)
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": pull_object(record)}
 
 
@@ -218,9 +218,10 @@ def pull_object(record: dict[str, Any]) -> dict[str, Any]:
     checks = [{"__typename": "CheckRun", "name": name, "conclusion": conclusion,
                "status": "COMPLETED" if conclusion else "IN_PROGRESS"}
               for name, conclusion in record["checks"].items()]
+    rollup = {"state": _rollup(record["checks"]), "contexts": lambda info, **_: _connection(checks)}
+    # GitHub has no rollup for a commit nothing reported on.
     commit = {"__typename": "Commit", "oid": record["head_oid"],
-              "statusCheckRollup": {"state": _rollup(record["checks"]),
-                                    "contexts": lambda info, **_: _connection(checks)}}
+              "statusCheckRollup": rollup if checks else None}
     author = {"__typename": "Bot" if record["author"].endswith("[bot]") else "User",
               "login": record["author"].removesuffix("[bot]")}
     merge_commit = {"__typename": "Commit", "oid": record["merge_commit"]} if record["merge_commit"] else None

@@ -252,3 +252,17 @@ def test_the_graphql_stand_in_refuses_what_github_refuses(api, config, tmp_path,
     assert "Resource not accessible by integration (FORBIDDEN)" in str(refused.value)
     assert "contents: write and pull-requests: write" in str(refused.value)
     assert api.state["pull_requests"][0]["auto_merge"] is None
+
+
+def test_failing_checks_refuse_and_a_head_nothing_reported_on_scores_no_ci(api, config, tmp_path):
+    files = {"constraints.txt": (1, 1)}
+    checks = {"test": "SUCCESS", "lint": "FAILURE"}
+    github_graphql.add_pull_request(api.state, REPO, 11, files=files, checks=checks)
+    github_graphql.add_pull_request(api.state, REPO, 12, files=files, checks={})
+    with GitHubClient.from_env() as client:
+        failing = run_automerge(client, ledger(tmp_path), policy(config, 0), 11)
+        silent = run_automerge(client, ledger(tmp_path), policy(config, 95), 12)
+    assert not failing.decision.merge and failing.decision.blockers == ("CI failed: lint",)
+    ci = {factor.name: factor for factor in silent.decision.factors}["ci"]
+    assert ci.value == 0.0 and ci.reason == "no CI result on the head commit"
+    assert all(record["auto_merge"] is None for record in api.state["pull_requests"])
