@@ -73,3 +73,29 @@ def test_status_exit_codes_are_those_documented() -> None:
     text = section("What status says")
     for health, code in EXIT_CODES.items():
         assert f"`{code}` {health}" in text
+
+
+def test_the_flag_drill_and_postmortem_paths_name_the_real_workflows_inputs_and_options() -> None:
+    kill = section("Turning a feature off (kill switch)")
+    for name in workflow("flags.yml")[True]["workflow_dispatch"]["inputs"]:
+        assert f"`{name}`" in kill, name
+    from cicd.flags.publish import LEASE_SECONDS, LEASE_SECONDS_PER_HOST
+
+    assert f"after {LEASE_SECONDS:g} s plus {LEASE_SECONDS_PER_HOST:g} s per host" in kill
+    weekly = workflow("drill.yml")[True]["schedule"][0]["cron"]
+    assert weekly.endswith(" 1") and "every Monday" in section("Rollback drills")
+    saved = section("A deploy turned a flag off instead of rolling back")
+    assert "`deploy.verification.disable_flag: FLAG`" in saved
+    parser = build_parser()
+    verbs = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    used = 0
+    for verb, rest in re.findall(r"cicd (drill|postmortem|audit show|flags \w+) ([^`\n]*)", RUNBOOK):
+        words = verb.split()
+        chosen = verbs[words[0]]
+        if len(words) > 1:
+            chosen = chosen._subparsers._group_actions[0].choices[words[1]]
+        options = {o for action in chosen._actions for o in action.option_strings}
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest):
+            assert flag in options, (verb, flag)
+            used += 1
+    assert used > 8
