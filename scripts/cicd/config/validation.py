@@ -61,7 +61,10 @@ def validate_config(
 
             results.append(check_policy(path, config_dir or path.parent))
         elif is_environment_file(path):
+            from cicd.flags.guard import named_flag_problems
+
             results.append(check_environment(path, require_secrets=require_secrets))
+            results[-1].problems += named_flag_problems(results[-1], config_dir or path.parent.parent)
         else:
             results.append(check_pipeline(path, config_dir or path.parent, require_secrets=require_secrets))
     # Each file's problems are already in line order; files in name order.

@@ -13,15 +13,17 @@ deploy/decision.decide calls `disable_instead` before it switches back; nothing 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cicd.errors import CicdError
+from cicd.errors import CicdError, Problem
 from cicd.flags.definitions import summarize, with_state
 from cicd.flags.publish import FlagTarget, apply_change
 
 if TYPE_CHECKING:
+    from cicd.config.loader import Checked
     from cicd.deploy.gates import GateResult
     from cicd.deploy.runner import Runner
     from cicd.deploy.target import Target
@@ -100,3 +102,27 @@ def _phase(runner: Runner, status: str, message: str, started: float) -> None:
     seconds = time.monotonic() - started
     runner.out.phase(status, PHASE, message, seconds)
     runner.record.phase(PHASE, "succeeded" if status == "ok" else "failed", seconds, message)
+
+
+def named_flag_problems(checked: Checked, config_dir: Path) -> list[Problem]:
+    """`cicd validate` on an environment file: the flag its verification would turn off must be one
+    config/flags/<env>.json defines (else the first breach could not use it and would roll back)."""
+    from cicd.config.loader import display_path
+
+    deploy = getattr(checked.model, "deploy", None)
+    name = deploy.verification.disable_flag if deploy is not None else None
+    if name is None or checked.document is None:
+        return []
+    flag_file = config_dir / "flags" / f"{checked.model.name}.json"
+    try:
+        flags = json.loads(flag_file.read_text(encoding="utf-8")).get("flags")
+    except (OSError, ValueError, AttributeError):  # a broken flag file has its own problems reported
+        flags = None
+    if isinstance(flags, dict) and name in flags:
+        return []
+    known = ", ".join(sorted(flags)) if isinstance(flags, dict) and flags else "none"
+    return [Problem(
+        checked.document.locate(("deploy", "verification", "disable_flag")),
+        f"disable_flag names {name!r}, which {display_path(flag_file)} does not define",
+        f"name one of its flags ({known}) or add {name!r} there",
+    )]  # fmt: skip

@@ -108,3 +108,22 @@ def test_a_long_value_is_described_not_quoted(tmp_path):
     [problem] = check_flag_file(flag_dir(tmp_path, json.dumps({"flags": listed}, indent=2))).problems
     where = f"{tmp_path}/flags/staging.json:2:12"
     assert problem.render().startswith(f"{where}: error: a list is not of type 'object'")
+
+
+def test_cicd_validate_checks_the_flag_a_verification_would_turn_off(tmp_path):
+    config = tmp_path / "config"
+    (config / "environments").mkdir(parents=True)
+    (config / "pipeline.yml").write_text("name: x\nsteps:\n  - {name: a, command: 'true'}\n")
+    flag_dir(config, json.dumps(GOOD))
+    staging = (Path(__file__).resolve().parents[3] / "config" / "environments" / "staging.yml").read_text()
+    named = staging.replace("verification: {", "verification: {disable_flag: quote-v3, ", 1)
+    assert named != staging
+    (config / "environments" / "staging.yml").write_text(named)
+    with pytest.raises(ConfigValidationError) as caught:
+        validate_config(config)
+    [problem] = [p.render() for p in caught.value.problems]
+    line = 1 + named.splitlines().index(next(x for x in named.splitlines() if "disable_flag" in x))
+    assert f"environments/staging.yml:{line}:" in problem and "disable_flag names 'quote-v3'" in problem
+    assert "flags/staging.json does not define" in problem and "(colour, quote-v2)" in problem
+    (config / "environments" / "staging.yml").write_text(named.replace("quote-v3", "quote-v2"))
+    assert validate_config(config) == 3
