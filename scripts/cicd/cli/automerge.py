@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     automerge.add_argument("--policy", type=Path, default=None, metavar="FILE",
                            help="default: CONFIG_DIR/automerge.yml")
     automerge.add_argument("--config-dir", default="config", type=Path, help="default: config")
+    automerge.add_argument("--repo", metavar="OWNER/NAME", help="default: $GITHUB_REPOSITORY")
     automerge.add_argument("--dry-run", action="store_true",
                            help="score, record and comment, but do not merge")
     automerge.set_defaults(handler=run_automerge)
@@ -34,8 +35,8 @@ def run_automerge(args: argparse.Namespace) -> int:
     from cicd.trust.policy import load_policy
 
     policy = load_policy(args.policy or args.config_dir / "automerge.yml", args.config_dir)
-    state = open_environment_state(args.config_dir, policy.environment)
-    with GitHubClient.from_env() as client:
+    with GitHubClient.from_env(repository=args.repo) as client:
+        state = open_environment_state(args.config_dir, policy.environment)
         outcome = run_automerge(client, state, policy, args.pr, dry_run=args.dry_run)
     gha.append_summary(outcome.comment)
     print(outcome.comment)
