@@ -10,14 +10,17 @@ from pydantic import BaseModel
 
 from cicd.config.models import Environment, Pipeline
 from cicd.errors import CicdError, Location
+from cicd.trust.policy import AutoMergePolicy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "pipeline.schema.json": Pipeline,
     "environment.schema.json": Environment,
+    "automerge.schema.json": AutoMergePolicy,
 }
 _TITLES = {
     "pipeline.schema.json": "cicd pipeline (config/pipeline.yml)",
     "environment.schema.json": "cicd environment (config/environments/<name>.yml)",
+    "automerge.schema.json": "cicd trust-gated auto-merge policy (config/automerge.yml)",
 }
 
 

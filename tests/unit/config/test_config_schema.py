@@ -43,7 +43,8 @@ def test_check_detects_stale_and_missing_files(tmp_path):
 
 @pytest.mark.parametrize(
     ("path", "schema"),
-    [("config/pipeline.yml", "schema/pipeline.schema.json")]
+    [("config/pipeline.yml", "schema/pipeline.schema.json"),
+     ("config/automerge.yml", "schema/automerge.schema.json")]
     + [
         (str(p.relative_to(REPO)), "../schema/environment.schema.json")
         for p in (REPO / "config/environments").glob("*.yml")
