@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     schema = subparsers.add_parser(
         "schema",
         help="write the JSON Schema of the config files",
-        description="Write pipeline.schema.json and environment.schema.json for editor completion.",
+        description="Write pipeline.schema.json, environment.schema.json and automerge.schema.json for "
+        "editor completion.",
     )
     schema.add_argument(
         "--output-dir",
