@@ -65,6 +65,9 @@ class ProcessRuntime(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     # names of the deployer's secrets handed to the service (nothing else of its environment is)
     secrets: list[EnvName] = Field(default_factory=list)
+    # what restarts a crashed command: cicd's own restart loop, or one systemd unit per color on hosts
+    # whose service manager is systemd (runtimes/systemd.py)
+    supervisor: Literal["builtin", "systemd"] = "builtin"
 
 
 class DockerRuntime(_Strict):

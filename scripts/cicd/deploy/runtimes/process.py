@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cicd.deploy import isolation
+from cicd.deploy.runtimes import systemd
 from cicd.deploy.runtimes.artifact import Artifact, inspect_artifact
 from cicd.deploy.runtimes.base import VERSION_PATTERN, Release, Slot, SlotStatus
 from cicd.errors import DeploymentError, HostError
@@ -175,6 +176,10 @@ class ProcessRuntimeImpl:
 
     def restarts(self, host: Host, slot: Slot) -> tuple[int, int | None]:
         """How often the slot's command was restarted since its start, and its last exit status."""
+        if self._systemd:
+            shown = systemd.state(host, self._unit(slot))
+            count, status = shown.get("NRestarts", ""), shown.get("ExecMainStatus", "")
+            return (int(count), int(status) if status.isdigit() else None) if count.isdigit() else (0, None)
         raw = host.get(self._run_file(host, slot, "restarts"))
         fields = raw.decode(errors="replace").split() if raw else []
         if len(fields) != 2 or not all(field.isdigit() for field in fields):
@@ -191,7 +196,16 @@ class ProcessRuntimeImpl:
         }
         return isolation.service_env(self.settings.env, self.settings.secrets, facts)
 
+    @property
+    def _systemd(self) -> bool:
+        return self.settings.supervisor == "systemd"
+
+    def _unit(self, slot: Slot) -> str:
+        return systemd.unit_name(self.environment, slot.color)
+
     def start(self, host: Host, slot: Slot, release: Release) -> None:
+        if self._systemd:
+            systemd.check_running(host)
         if self._pid(host, slot) is not None:
             raise DeploymentError(f"{slot.color} slot on {host.name} is still running; stop it first")
         if slot.port in listening_ports(host):
@@ -202,6 +216,9 @@ class ProcessRuntimeImpl:
         release_dir = self.release_dir(host, release.version)
         record = {"version": release.version, "port": slot.port, "release_dir": release_dir}
         host.put(self._run_file(host, slot, "json"), json.dumps(record).encode())
+        if self._systemd:
+            self._start_unit(host, slot, release)
+            return
         host.run(["rm", "-f", self._run_file(host, slot, "restarts")])
         argv = [
             "sh", "-c", START_SCRIPT, "cicd-start", release_dir,
@@ -214,7 +231,26 @@ class ProcessRuntimeImpl:
             where = f"{slot.color} on {host.name}"
             raise DeploymentError(f"cannot start {release.version} in {where}: {err}") from err
 
+    def unit_text(self, host: Host, slot: Slot, release: Release) -> str:
+        """The systemd unit that runs `release` in `slot` (supervisor: systemd)."""
+        return systemd.unit_text(
+            description=f"cicd {self.environment}: {release.version} in {slot.color}",
+            argv=self.command(host, slot, release),
+            working_directory=self.release_dir(host, release.version),
+            environment_file=self._run_file(host, slot, "env"),
+            log=self._run_file(host, slot, "log"),
+            stop_seconds=self.settings.stop_grace_seconds,
+        )
+
+    def _start_unit(self, host: Host, slot: Slot, release: Release) -> None:
+        # the environment (secrets included) in a file only the deploying user reads, never in the unit
+        env_file = systemd.environment_file(self._env(slot, release))
+        host.put(self._run_file(host, slot, "env"), env_file.encode(), mode=0o600)
+        systemd.start(host, self._unit(slot), self.unit_text(host, slot, release))
+
     def _pid(self, host: Host, slot: Slot) -> int | None:
+        if self._systemd:
+            return systemd.main_pid(host, self._unit(slot))
         raw = host.get(self._run_file(host, slot, "pid"))
         if not raw or not raw.strip().isdigit():
             return None
@@ -232,6 +268,11 @@ class ProcessRuntimeImpl:
         return SlotStatus(slot.color, True, version, detail, restarts)
 
     def stop(self, host: Host, slot: Slot, *, grace_seconds: float | None = None) -> None:
+        if self._systemd:  # systemd stops the whole group, SIGKILL after the unit's TimeoutStopSec
+            systemd.stop(host, self._unit(slot))
+            files = [self._run_file(host, slot, suffix) for suffix in ("json", "env")]
+            host.run(["rm", "-f", *files])
+            return
         pid = self._pid(host, slot)
         grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
         if pid is not None:
