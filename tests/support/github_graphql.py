@@ -9,10 +9,11 @@ field, a wrong argument or variable type) is answered as GitHub does, with `erro
 recorded in `violations`.
 
 What it serves: `repository(owner:, name:) { autoMergeAllowed, pullRequest(number:) {...} }`,
-`nodes(ids:)` for pull requests, and the mutations `enablePullRequestAutoMerge` and `mergePullRequest`
-with GitHub's refusals: auto-merge off for the repository, a pull request already in clean status (or
-unstable: nothing left to wait for), a draft, a closed one, a head that moved (expectedHeadOid), and a
-token whose job lacks `contents: write` and `pull-requests: write`.
+`nodes(ids:)` for pull requests, and the mutations `enablePullRequestAutoMerge`,
+`disablePullRequestAutoMerge` and `mergePullRequest` with GitHub's refusals: auto-merge off for the
+repository, a pull request already in clean status (or unstable: nothing left to wait for), a draft, a
+closed one, a head that moved (expectedHeadOid), and a token whose job lacks `contents: write` and
+`pull-requests: write`.
 To refresh the schema: `npm pack @octokit/graphql-schema`, then gzip -9n its schema.graphql here.
 """
 
@@ -36,6 +37,7 @@ NEEDS = {
     "nodes": {"pull-requests": "read"},
     "enablePullRequestAutoMerge": {"contents": "write", "pull-requests": "write"},
     "mergePullRequest": {"contents": "write", "pull-requests": "write"},
+    "disablePullRequestAutoMerge": {"contents": "write", "pull-requests": "write"},
 }
 LEVELS = {"none": 0, "read": 1, "write": 2}
 
@@ -145,6 +147,7 @@ class _Root:
             "nodes": self.nodes,
             "enablePullRequestAutoMerge": self.enable_auto_merge,
             "mergePullRequest": self.merge,
+            "disablePullRequestAutoMerge": self.disable_auto_merge,
         }
 
     def _allow(self, field: str) -> None:
@@ -198,6 +201,14 @@ class _Root:
             status = record["merge_state"].lower()
             raise Refused("UNPROCESSABLE", f"Pull request Pull request is in {status} status")
         record["auto_merge"] = {"enabledAt": now_iso(), "mergeMethod": input.get("mergeMethod", "MERGE")}
+        return {"clientMutationId": input.get("clientMutationId"), "pullRequest": pull_object(record)}
+
+    def disable_auto_merge(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        self._allow("disablePullRequestAutoMerge")
+        record = self._pull(input)
+        if record["auto_merge"] is None:
+            raise Refused("UNPROCESSABLE", "Pull request auto merge is not enabled")
+        record["auto_merge"] = None
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": pull_object(record)}
 
     def merge(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ COMMENT_KEY = "automerge"
 class Outcome:
     pull: PullRequestFacts
     decision: Decision
-    result: str  # what GitHub did: "auto-merge enabled", "merged (...)", "not merged", or its refusal
+    result: str  # what was done on GitHub ("auto-merge enabled", "not merged", ...) or GitHub's refusal
     ledger_seq: int
     comment: str  # the sticky comment's text (also the job summary)
     comment_url: str
@@ -61,13 +61,15 @@ def run_automerge(
     evidence, sources = (None, {}) if reasons else gather(client, state, policy, pull)
     decision = not_eligible(policy, reasons) if evidence is None else decide(policy, evidence)
     result, failure = "not merged", None
-    if decision.merge and dry_run:
-        result = "dry run: not merged"
-    elif decision.merge:
-        try:
+    try:
+        if dry_run:
+            result = "dry run: nothing changed on GitHub"
+        elif decision.merge:
             result = queries.enable_auto_merge(client, pull, policy.merge_method)
-        except GitHubError as err:
-            result, failure = f"GitHub refused: {err}", err
+        elif pull.auto_merge_enabled:  # a push or a new record lowered the score below the threshold
+            result = queries.disable_auto_merge(client, pull)
+    except GitHubError as err:
+        result, failure = f"GitHub refused: {err}", err
     entry = state.append_audit(ledger_entry(pull, decision, evidence, sources, result, failure is None))
     body = comment_body(pull, decision, result, policy.environment, entry.seq)
     comment = upsert_sticky_comment(client, number, COMMENT_KEY, body)

@@ -20,6 +20,7 @@ query PullRequestForTrust($owner: String!, $name: String!, $number: Int!) {
     pullRequest(number: $number) {
       id number state isDraft mergeStateStatus headRefOid
       author { __typename login }
+      autoMergeRequest { enabledAt }
       files(first: 100) { totalCount nodes { path additions deletions } }
       commits(last: 1) {
         nodes { commit { statusCheckRollup { state contexts(first: 100) { totalCount nodes {
@@ -44,6 +45,12 @@ mutation EnableAutoMerge($id: ID!, $method: PullRequestMergeMethod!, $head: GitO
   enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method, expectedHeadOid: $head}) {
     pullRequest { number autoMergeRequest { enabledAt mergeMethod } }
   }
+}
+"""
+
+DISABLE_AUTO_MERGE = """
+mutation DisableAutoMerge($id: ID!) {
+  disablePullRequestAutoMerge(input: {pullRequestId: $id}) { pullRequest { number } }
 }
 """
 
@@ -107,6 +114,7 @@ def fetch_pull(client: GitHubClient, number: int) -> PullRequestFacts:
         total_files=pull["files"]["totalCount"], ci_state=rollup["state"] if rollup else None,
         failing_checks=tuple(_failing(contexts)),
         check_count=rollup["contexts"]["totalCount"] if rollup else 0,
+        auto_merge_enabled=pull["autoMergeRequest"] is not None,
     )
 
 
@@ -162,3 +170,9 @@ def enable_auto_merge(client: GitHubClient, pull: PullRequestFacts, method: str)
             raise
     data = graphql(client, MERGE_NOW, variables, "mergePullRequest")
     return f"merged ({data['mergePullRequest']['pullRequest']['mergeCommit']['oid'][:12]})"
+
+
+def disable_auto_merge(client: GitHubClient, pull: PullRequestFacts) -> str:
+    """Turn off the auto-merge an earlier decision turned on: the evidence no longer allows it."""
+    graphql(client, DISABLE_AUTO_MERGE, {"id": pull.node_id}, "disablePullRequestAutoMerge")
+    return "auto-merge turned off (an earlier decision had turned it on)"

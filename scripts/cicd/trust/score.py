@@ -48,6 +48,7 @@ class PullRequestFacts:
     ci_state: str | None  # the head commit's statusCheckRollup state; None: no checks reported
     failing_checks: tuple[str, ...] = ()
     check_count: int = 0
+    auto_merge_enabled: bool = False  # GitHub's auto-merge is on already (an earlier decision)
 
     @property
     def paths(self) -> list[str]:

@@ -219,7 +219,7 @@ def test_the_cli_scores_records_and_comments_and_a_bad_policy_is_one_located_lin
     github_graphql.add_pull_request(api.state, REPO, 9, files={"pyproject.toml": (1, 1)})
     assert main(["automerge", "--pr", "9", "--config-dir", str(config), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "**Result:** dry run: not merged" in out and "| ci | 30 | 1.00 |" in out
+    assert "**Result:** dry run: nothing changed on GitHub" in out and "| ci | 30 | 1.00 |" in out
     assert api.state["pull_requests"][0]["auto_merge"] is None
 
     (config / "automerge.yml").write_text(POLICY.format(threshold=170))
@@ -266,3 +266,18 @@ def test_failing_checks_refuse_and_a_head_nothing_reported_on_scores_no_ci(api, 
     ci = {factor.name: factor for factor in silent.decision.factors}["ci"]
     assert ci.value == 0.0 and ci.reason == "no CI result on the head commit"
     assert all(record["auto_merge"] is None for record in api.state["pull_requests"])
+
+
+def test_auto_merge_turned_on_earlier_is_turned_off_when_the_evidence_no_longer_allows_it(
+    api, config, tmp_path
+):
+    record = github_graphql.add_pull_request(api.state, REPO, 13, files={"constraints.txt": (1, 1)})
+    with GitHubClient.from_env() as client:
+        run_automerge(client, ledger(tmp_path), policy(config, 10), 13)
+        assert record["auto_merge"] is not None
+        record.update(head_oid="b" * 40, files={"constraints.txt": (390, 10)})  # a push: a far larger diff
+        later = run_automerge(client, ledger(tmp_path), policy(config, 95), 13)
+    assert later.result == "auto-merge turned off (an earlier decision had turned it on)"
+    assert record["auto_merge"] is None
+    (body,) = comments(api, 13)
+    assert "**Result:** auto-merge turned off" in body and "Head `bbbbbbbbbbbb`" in body
