@@ -84,7 +84,10 @@ def _advance(target: Target, record: Any, out: Reporter) -> PromotionState:
     if moved:
         out.phase("warn", "promotion", moved)
         return save(record, replace(state, status=machine.SUPERSEDED, reason=moved), state, "superseded")
-    _restore_split(target, state, out)
+    if _restore_split(target, record, state, out):  # the step's traffic begins now: so does its clock
+        why = f"{state.weight} % restored after an interruption"
+        again = replace(state, entered_at=time.time(), reason=why)
+        return save(record, again, state, "restore")
     if state.status == machine.ROLLING_BACK:
         verdict = machine.Verdict("Running", "finishing the rollback")
     else:
@@ -107,18 +110,21 @@ def _moved_elsewhere(target: Target, state: PromotionState) -> str | None:
     return None
 
 
-def _restore_split(target: Target, state: PromotionState, out: Reporter) -> None:
+def _restore_split(target: Target, record: Any, state: PromotionState, out: Reporter) -> bool:
     """A run killed between writing a step and moving traffic: move it now, as the state says."""
     if state.status == machine.ROLLING_BACK:
-        return
-    wanted = split(state.canary_color, state.weight)  # type: ignore[arg-type]
+        return False
     for host in target.hosts:
         traffic = target.router.read(host)
         if traffic is None or traffic.weight(state.canary_color) != state.weight:  # type: ignore[arg-type]
-            _switch(target, state, wanted.blue)
+            if state.status == machine.MONITORING:
+                _go_all_in(target, record, state)
+            else:
+                _switch(target, state, split(state.canary_color, state.weight).blue)  # type: ignore[arg-type]
             out.phase("warn", "promotion", f"traffic was {traffic.describe() if traffic else 'unset'}; "
                       f"set to {state.weight} % on {state.canary_color} as recorded")  # fmt: skip
-            return
+            return True
+    return False
 
 
 def _runner(target: Target, record: Any, state: PromotionState, out: Reporter) -> Runner:
@@ -142,6 +148,7 @@ def _apply(
     if decision.action == "rollback":
         return _roll_back(target, record, out, new, old)
     saved = save(record, new, old, decision.action)
+    Runner._maybe_pause(f"promotion-{decision.action}")  # test-only: a kill between the state and the switch
     if decision.action == "step":
         _switch(target, saved, split(saved.canary_color, saved.weight).blue)  # type: ignore[arg-type]
     elif decision.action == "monitor":

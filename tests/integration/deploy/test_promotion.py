@@ -10,13 +10,13 @@ import shutil
 import time
 
 import pytest
-from deploy_harness import live_version
+from deploy_harness import live_version, wait_for_line
 
 from load import Load
 
 pytestmark = pytest.mark.integration
 
-PROMOTION = {"steps": [20, 50], "step_delay_seconds": 4, "monitor_seconds": 2}
+PROMOTION = {"steps": [20, 50], "step_delay_seconds": 6, "monitor_seconds": 2}
 # Fails every other quote once warmed up: the smoke test's single quote request passes.
 HALF_BROKEN = (
     "type(self).served = getattr(type(self), 'served', 0) + 1\n"
@@ -75,18 +75,34 @@ def test_hands_off_promotion_steps_monitors_and_promotes_on_haproxy(project):
     try:
         started = promotion(project, "start", "--version", "1.1.0")
         assert started.returncode == 0, started.stdout + started.stderr
+        waiting = promotion(project, "advance")  # at once: the step's delay has not passed, nothing moves
+        assert waiting.returncode == 0 and "· wait" in waiting.stdout, waiting.stdout
         state = state_of(project)
         assert (state["status"], state["weights"]) == ("canary", [20, 50, 100])
-        assert state["stable_version"] == "1.0.0"
+        assert state["stable_version"] == "1.0.0" and state["revision"] == 1  # the wait wrote nothing
         assert "blue=80 green=20" in traffic_marker(project)
 
-        seen = advance_until(project, "monitoring")
-        stepping = next(each for each in seen if each["status"] == "stepping")  # 20 -> 50 -> 100 %
-        waited = [each for each in seen if "wait" in each["said"]]
-        assert waited and all(each["revision"] == state["revision"] for each in waited[:1])
+        again = promotion(project, "start", "--version", "1.1.0")  # a re-run of the deploy job
+        assert again.returncode == 0 and "already being promoted" in again.stdout, again.stdout
+
+        # The step is due: an advance killed after writing "50 %" and before moving traffic.
+        time.sleep(max(0.0, state["entered_at"] + PROMOTION["step_delay_seconds"] - time.time()) + 0.2)
+        killed = project.popen("promotion", "advance", "--env", "production",
+                               extra_env={"CICD_TEST_PAUSE_AT": "promotion-step"})  # fmt: skip
+        wait_for_line(killed, "paused before promotion-step")
+        killed.kill()
+        killed.wait()
+        stepping = state_of(project)
+        assert (stepping["status"], stepping["step"]) == ("stepping", 1)
+        assert "blue=80 green=20" in traffic_marker(project)
+
+        seen = advance_until(project, "monitoring")  # fresh runs: the lock expires, the split is restored
+        assert any("set to 50 % on green as recorded" in each["said"] for each in seen), seen
+        restored = next(each for each in seen if "set to 50 %" in each["said"])
+        assert restored["entered_at"] > stepping["entered_at"]  # 50 % is judged from when it really began
         # each step lasted its delay at least, judged on the traffic since it began
         assert stepping["entered_at"] - state["entered_at"] >= PROMOTION["step_delay_seconds"]
-        assert seen[-1]["entered_at"] - stepping["entered_at"] >= PROMOTION["step_delay_seconds"]
+        assert seen[-1]["entered_at"] - restored["entered_at"] >= PROMOTION["step_delay_seconds"]
         assert "blue=0 green=100" in traffic_marker(project)
         promoted = advance_until(project, "promoted")[-1]
         assert promoted["entered_at"] - seen[-1]["entered_at"] >= PROMOTION["monitor_seconds"]
