@@ -40,5 +40,6 @@ def run_automerge(args: argparse.Namespace) -> int:
         outcome = run_automerge(client, state, policy, args.pr, dry_run=args.dry_run)
     gha.append_summary(outcome.comment)
     print(outcome.comment)
-    print(f"\ncomment: {outcome.comment_url}")
+    if outcome.comment_url:
+        print(f"\ncomment: {outcome.comment_url}")
     return 0

@@ -28,9 +28,9 @@ class Outcome:
     pull: PullRequestFacts
     decision: Decision
     result: str  # what was done on GitHub ("auto-merge enabled", "not merged", ...) or GitHub's refusal
-    ledger_seq: int
     comment: str  # the sticky comment's text (also the job summary)
-    comment_url: str
+    ledger_seq: int | None = None  # None: a person's pull request, outside the gate (nothing recorded)
+    comment_url: str | None = None
 
 
 def gather(
@@ -58,16 +58,15 @@ def run_automerge(
 ) -> Outcome:
     pull = queries.fetch_pull(client, number)
     reasons = eligibility(policy, pull)
+    if pull.author not in policy.authors and not pull.by_bot:
+        # A person's pull request: the gate neither merges nor comments on it, and the ledger stays quiet.
+        decision = not_eligible(policy, reasons)
+        return Outcome(pull, decision, "not merged", f"{summary(decision)}: {reasons[0]}")
     evidence, sources = (None, {}) if reasons else gather(client, state, policy, pull)
     decision = not_eligible(policy, reasons) if evidence is None else decide(policy, evidence)
     result, failure = "not merged", None
     try:
-        if dry_run:
-            result = "dry run: nothing changed on GitHub"
-        elif decision.merge:
-            result = queries.enable_auto_merge(client, pull, policy.merge_method)
-        elif pull.auto_merge_enabled:  # a push or a new record lowered the score below the threshold
-            result = queries.disable_auto_merge(client, pull)
+        result = act_on(client, state, policy, pull, decision, dry_run) or result
     except GitHubError as err:
         result, failure = f"GitHub refused: {err}", err
     entry = state.append_audit(ledger_entry(pull, decision, evidence, sources, result, failure is None))
@@ -75,7 +74,26 @@ def run_automerge(
     comment = upsert_sticky_comment(client, number, COMMENT_KEY, body)
     if failure is not None:
         raise failure
-    return Outcome(pull, decision, result, entry.seq, body, comment.url)
+    return Outcome(pull, decision, result, body, entry.seq, comment.url)
+
+
+def act_on(
+    client: GitHubClient, state: StateStore, policy: AutoMergePolicy, pull: PullRequestFacts,
+    decision: Decision, dry_run: bool,
+) -> str | None:
+    """Turn GitHub's auto-merge on for a merge; off when an earlier decision of this gate turned it on
+    and the evidence no longer allows it (a push, a failed deploy of a similar change). None: nothing
+    to do."""
+    if dry_run:
+        return "dry run: nothing changed on GitHub"
+    if decision.merge:
+        return queries.enable_auto_merge(client, pull, policy.merge_method)
+    if pull.auto_merge_enabled:
+        entries = state.audit_entries(history.LEDGER_LOOKBACK)
+        if any(merge.node_id == pull.node_id for merge in history.earlier_merges(entries)):
+            return queries.disable_auto_merge(client, pull)
+        return "not merged; the auto-merge someone else turned on stays on"
+    return None
 
 
 def ledger_entry(

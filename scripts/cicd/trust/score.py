@@ -55,6 +55,10 @@ class PullRequestFacts:
         return [changed.path for changed in self.files]
 
     @property
+    def by_bot(self) -> bool:
+        return self.author.endswith("[bot]")
+
+    @property
     def diff_lines(self) -> int:
         return sum(changed.additions + changed.deletions for changed in self.files)
 

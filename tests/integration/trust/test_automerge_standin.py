@@ -187,6 +187,14 @@ def test_a_bot_off_the_allow_list_and_a_path_outside_the_policy_are_not_eligible
     outcomes = [e.outcome for e in state.audit_entries(50) if e.action == "automerge.decide"]
     assert outcomes == ["not-eligible", "not-eligible"]
 
+    # A person's pull request is outside the gate: no comment, nothing in the ledger.
+    github_graphql.add_pull_request(api.state, REPO, 14, author="alice")
+    with GitHubClient.from_env() as client:
+        person = run_automerge(client, state, accepting, 14)
+    assert person.ledger_seq is None and person.comment_url is None and comments(api, 14) == []
+    assert person.comment.startswith("not covered by the auto-merge policy: author alice is not")
+    assert len(state.audit_entries(50)) == 2
+
 
 def test_github_refusing_auto_merge_is_one_line_recorded_and_commented(api, config, tmp_path):
     state = ledger(tmp_path)
@@ -281,3 +289,11 @@ def test_auto_merge_turned_on_earlier_is_turned_off_when_the_evidence_no_longer_
     assert record["auto_merge"] is None
     (body,) = comments(api, 13)
     assert "**Result:** auto-merge turned off" in body and "Head `bbbbbbbbbbbb`" in body
+
+    # An auto-merge a maintainer turned on is theirs: a refusal says so and leaves it on.
+    theirs = github_graphql.add_pull_request(api.state, REPO, 15, files={"constraints.txt": (1, 1)})
+    theirs["auto_merge"] = {"enabledAt": "2026-11-01T00:00:00Z", "mergeMethod": "MERGE"}
+    with GitHubClient.from_env() as client:
+        kept = run_automerge(client, ledger(tmp_path), policy(config, 95), 15)
+    assert kept.result == "not merged; the auto-merge someone else turned on stays on"
+    assert theirs["auto_merge"] is not None
