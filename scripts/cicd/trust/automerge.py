@@ -89,8 +89,7 @@ def act_on(
     if decision.merge:
         return queries.enable_auto_merge(client, pull, policy.merge_method)
     if pull.auto_merge_enabled:
-        entries = state.audit_entries(history.LEDGER_LOOKBACK)
-        if any(merge.node_id == pull.node_id for merge in history.earlier_merges(entries)):
+        if history.gate_left_it_on(state.audit_entries(history.LEDGER_LOOKBACK), pull.node_id):
             return queries.disable_auto_merge(client, pull)
         return "not merged; the auto-merge someone else turned on stays on"
     return None

@@ -42,6 +42,16 @@ def earlier_merges(entries: Iterable[AuditEntry]) -> list[EarlierMerge]:
     return list(found.values())
 
 
+def gate_left_it_on(entries: Iterable[AuditEntry], node_id: str) -> bool:
+    """Whether the gate's latest decision on this pull request turned GitHub's auto-merge on (a later
+    one that turned it off, or a maintainer turning it on again after that, leaves it to them)."""
+    latest = None
+    for entry in entries:
+        if entry.action == ACTION and (entry.details or {}).get("node_id") == node_id:
+            latest = entry
+    return bool(latest and latest.details.get("merge_requested"))
+
+
 def change_outcomes(history: list[Deployment], version_shas: Mapping[str, str]) -> dict[str, bool]:
     """commit -> whether its change failed, for every deploy (oldest first) that reached traffic."""
     outcomes: dict[str, bool] = {}

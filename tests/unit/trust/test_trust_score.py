@@ -161,3 +161,15 @@ def test_track_records_follow_merged_pull_requests_to_their_deploys_and_dora_fai
     assert by_author == TrackRecord(deployed=2, failed=1, merged=3)
     assert history.failure_rate(deploys) == 0.5
     assert history.failure_rate([]) is None
+
+
+def test_only_the_gates_latest_decision_says_whether_it_left_auto_merge_on():
+    entries = [
+        decision_entry(1, "PR_1", "dependabot[bot]", ["pip"]),
+        decision_entry(2, "PR_1", "dependabot[bot]", ["pip"], requested=False),  # turned off since
+        decision_entry(3, "PR_2", "dependabot[bot]", ["pip"], requested=False),
+        decision_entry(4, "PR_2", "dependabot[bot]", ["pip"]),
+    ]
+    assert not history.gate_left_it_on(entries, "PR_1")
+    assert history.gate_left_it_on(entries, "PR_2")
+    assert not history.gate_left_it_on(entries, "PR_3")
