@@ -13,7 +13,7 @@ Public interface (what the deploy orchestrator calls):
     FileLogSource(path) / HostLogSource(host, path) / log_source_for(host, path)  # the access log
     accesslog.LOG_FORMAT_NAME, accesslog.LOG_FORMAT, accesslog.log_format_directive()
 
-Every gate takes an optional `prober` (checks/http.py's probe by default; remote.curl_prober(host) to
+Every gate takes an optional `prober` (hosts/probe.py's probe by default; remote.curl_prober(host) to
 probe from a remote host). None of them raises for an unhealthy version: results carry `ok`, one-line
 `reason` and figures; the orchestrator turns a failure into HealthCheckError / a switch back.
 """

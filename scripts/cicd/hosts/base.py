@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from cicd.checks.http import ProbeResult
     from cicd.checks.logsource import LogSource
+    from cicd.hosts.probe import ProbeResult
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from cicd.errors import HostError
 from cicd.hosts.base import CommandResult, resolve_path, unix_exchange
 
 if TYPE_CHECKING:
-    from cicd.checks.http import ProbeResult
     from cicd.checks.logsource import LogSource
+    from cicd.hosts.probe import ProbeResult
 
 
 def _tail(text: str, limit: int = 300) -> str:
@@ -42,7 +42,7 @@ class LocalHost:
         self, url: str, *, method: str = "GET", host_header: str | None = None, timeout: float = 2.0,
         body_limit: int = 512,
     ) -> ProbeResult:  # fmt: skip
-        from cicd.checks.http import probe  # directly: this machine's loopback is ours
+        from cicd.hosts.probe import probe  # directly: this machine's loopback is ours
 
         return probe(url, method=method, host_header=host_header, timeout=timeout, body_limit=body_limit)
 

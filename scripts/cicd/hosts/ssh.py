@@ -31,9 +31,9 @@ from cicd.errors import HostError
 from cicd.hosts.base import UNIX_CLIENT, CommandResult, resolve_path
 
 if TYPE_CHECKING:
-    from cicd.checks.http import ProbeResult
     from cicd.checks.logsource import LogSource
     from cicd.config.deploy import HostSpec
+    from cicd.hosts.probe import ProbeResult
 
 SSH_FAILED = 255  # ssh's own failures; a remote command exiting 255 is told apart by ssh's stderr
 MISSING = 44  # `get` of a file that does not exist

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from cicd.deploy.runtimes.artifact import Artifact
 from cicd.hosts.base import Host
+
+if TYPE_CHECKING:
+    from cicd.deploy.runtimes.artifact import Artifact
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
