@@ -12,7 +12,11 @@ flagd provider in file mode, driven through the real `cicd` CLI.
 - drill_restore_ms: the time to restore measured by `cicd drill` (median of --drills);
 - bad_flag_auto_disabled: a build whose quote-v2 path answers 500, `cicd flags rollout --steps 10,50`
   under load: true when verification turned the flag off and the errors stopped.
-Not measured: auto_promotion_steps (hands-off production promotion is not built).
+- auto_promotion_steps: a hands-off promotion (`cicd promotion start`, then `cicd promotion advance` as
+  the scheduled workflow runs it, a fresh process each time) of a healthy version under load, steps
+  5 -> 25 -> 50 -> 100 % with 1 s delays and a 1 s monitor window: the moves it made by itself until
+  promoted (step, monitor, promote entries in the ledger; 4 when every step went as configured);
+  auto_promotion_promoted says it ended promoted, auto_promotion_failed_requests what the load saw.
 
     python3 bench/progressive.py [--repeat 5] [--users 5000] [--drills 3]
 """
@@ -127,6 +131,36 @@ def bad_flag_disabled(project: Project, listen: str) -> bool:
     return rollout.returncode == 1 and bool(statuses[seen:]) and set(statuses[seen:]) == {200}
 
 
+def promotion_figures(project: Project) -> dict:
+    from load import Load  # scripts/load.py: the keep-alive load client of the tests and the demo
+
+    promotion = {"steps": [5, 25, 50], "step_delay_seconds": 1, "monitor_seconds": 1}
+    env = project.add_env("promoted", router={"kind": "haproxy"}, promotion=promotion)
+
+    def cicd(*args: str):
+        return project.cicd("promotion", *args, "--env", "promoted")
+
+    cicd("start", "--version", "1.0.0").check_returncode()  # nothing live yet: a plain deploy
+    load = Load(env["url"] + "/api/quote?sku=widget&quantity=2", workers=2, seconds=120).start()
+    try:
+        cicd("start", "--version", "1.1.0").check_returncode()
+        status = None
+        deadline = time.monotonic() + 120
+        while status not in ("promoted", "rolled-back") and time.monotonic() < deadline:
+            cicd("advance")
+            status = json.loads(cicd("status", "--json").stdout)["status"]
+    finally:
+        summary = load.stop().summary()
+    audit = project.cicd("audit", "show", "--env", "promoted", "--json", "--limit", "500").stdout
+    automatic = ("promotion.step", "promotion.monitor", "promotion.promote")
+    moves = [line for line in audit.splitlines() if json.loads(line)["action"] in automatic]
+    return {
+        "auto_promotion_steps": len(moves),
+        "auto_promotion_promoted": status == "promoted",
+        "auto_promotion_failed_requests": summary["failed"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -146,6 +180,7 @@ def main() -> int:
             figures = flag_figures(project, Client(listen), args.repeat, args.users)
             figures["drill_restore_ms"] = drill_figure(project, args.drills)
             figures["bad_flag_auto_disabled"] = bad_flag_disabled(project, listen)
+            figures.update(promotion_figures(project))
         finally:
             project.shut_down()
     figures["repeat"] = args.repeat
