@@ -54,10 +54,11 @@ def slow_request(port: int, seconds: float, results: list) -> threading.Thread:
     return thread
 
 
-def wrk(url: str, seconds: float, tmp_path) -> subprocess.Popen:
+def wrk(url: str, seconds: float, tmp_path, connections: int = 16) -> subprocess.Popen:
     script = tmp_path / "errors.lua"
     script.write_text(WRK_ERRORS)
-    argv = ["wrk", "-t1", "-c16", f"-d{seconds:g}s", "-s", str(script), url]
+    # a request is a timeout only after 10 s: on a busy CI machine, wrk's default 2 s is queueing
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script), url]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -95,7 +96,8 @@ def test_switches_under_keepalive_load_let_long_requests_finish(project, router,
     port = int(env["url"].rsplit(":", 1)[1])
     project.must_deploy("staging", "1.0.0")
 
-    load = wrk(project.url("staging", "/api/quote?sku=widget&quantity=2"), 30, tmp_path)
+    # 64 keep-alive connections, as a load balancer or an API client pool holds them open
+    load = wrk(project.url("staging", "/api/quote?sku=widget&quantity=2"), 30, tmp_path, connections=64)
     time.sleep(0.5)
     long_results: list = []
     outputs = [deploy_across_a_long_request(project, v, port, long_results) for v in ("1.1.0", "1.2.0")]

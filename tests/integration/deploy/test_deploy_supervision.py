@@ -4,6 +4,7 @@ never mistaken for a crash, and a version that crashes during its health gate fa
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -23,8 +24,11 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in found]
 
 
-def test_a_crashed_app_is_restarted_and_a_stop_is_not_a_crash(project):
-    project.add_env("staging")
+@pytest.mark.parametrize("router", ["nginx", "haproxy"])
+def test_a_crashed_app_is_restarted_and_a_stop_is_not_a_crash(project, router):
+    if shutil.which(router) is None and shutil.which(f"/usr/sbin/{router}") is None:
+        pytest.skip(f"{router} is not installed (scripts/install-system-deps.sh installs it)")
+    project.add_env("staging", router={"kind": router})
     project.must_deploy("staging", "1.0.0")
     supervisor = slot_pid(project, "blue")
     [app] = children(supervisor)
