@@ -60,7 +60,7 @@ def test_a_bad_flag_is_disabled_by_the_deploys_verification_and_the_release_stay
         seen = len(load.statuses)
         threading.Event().wait(1.0)
         after = load.statuses[seen:]
-        assert len(after) > 20 and set(after) == {200}, "errors went on after the flag was disabled"
+        assert len(after) > 5 and set(after) == {200}, "errors went on after the flag was disabled"
 
         # The flag is off already, so it cannot be the fault: code that fails anyway is rolled back.
         v3 = project.deploy("staging", "3.0.0", "--artifact", str(project.artifact("v3", BROKEN_FOR_USERS)))
