@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cicd.deploy.orchestrator import DeployRequest, Outcome, converge, finish_run, inspect, record_failure
+from cicd.deploy.execution import Outcome, finish_run, record_failure
+from cicd.deploy.live import converge, inspect
+from cicd.deploy.orchestrator import DeployRequest
 from cicd.deploy.report import Reporter
 from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import Color, Release, other_color

@@ -42,6 +42,13 @@ def ledger_actions(project) -> list[str]:
     return [json.loads(line)["action"] for line in result.stdout.splitlines() if line.strip()]
 
 
+def current_version(project) -> str | None:
+    """What the environment's state says is live (`cicd status` exits 3 while a canary splits traffic)."""
+    result = project.cicd("status", "--env", "production", "--json")
+    assert result.returncode in (0, 3), result.stdout + result.stderr
+    return json.loads(result.stdout)["current_version"]
+
+
 def traffic_marker(project) -> str:
     conf = next(iter([*project.root.glob(".cicd/haproxy/production/*.cfg"),
                       *project.root.glob(".cicd/nginx/production/nginx.conf")]))  # fmt: skip
@@ -81,6 +88,7 @@ def test_hands_off_promotion_steps_monitors_and_promotes_on_haproxy(project):
         assert (state["status"], state["weights"]) == ("canary", [20, 50, 100])
         assert state["stable_version"] == "1.0.0" and state["revision"] == 1  # the wait wrote nothing
         assert "blue=80 green=20" in traffic_marker(project)
+        assert current_version(project) == "1.0.0"  # the stable version is live until 100 %
 
         again = promotion(project, "start", "--version", "1.1.0")  # a re-run of the deploy job
         assert again.returncode == 0 and "already being promoted" in again.stdout, again.stdout
@@ -104,6 +112,7 @@ def test_hands_off_promotion_steps_monitors_and_promotes_on_haproxy(project):
         assert stepping["entered_at"] - state["entered_at"] >= PROMOTION["step_delay_seconds"]
         assert seen[-1]["entered_at"] - restored["entered_at"] >= PROMOTION["step_delay_seconds"]
         assert "blue=0 green=100" in traffic_marker(project)
+        assert current_version(project) == "1.1.0"  # the state follows the switch to 100 %
         promoted = advance_until(project, "promoted")[-1]
         assert promoted["entered_at"] - seen[-1]["entered_at"] >= PROMOTION["monitor_seconds"]
     finally:
@@ -138,6 +147,7 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
     assert "error rate" in state["reason"], state["reason"]
     assert "blue=100 green=0" in traffic_marker(project)
     assert live_version(project, "production") == "1.0.0"
+    assert current_version(project) == "1.0.0"
     actions = ledger_actions(project)
     assert actions.index("promotion.rollback") < actions.index("promotion.rolled-back")
     aborted = promotion(project, "abort", "--reason", "too late")  # nothing open any more
