@@ -238,7 +238,7 @@ class Promotion(_Strict):
     @model_validator(mode="after")
     def _steps_rise(self) -> Promotion:
         if self.steps != sorted(set(self.steps)):
-            raise ValueError(f"promotion.steps must rise strictly, e.g. [5, 25, 50] (got {self.steps})")
+            raise ValueError(f"steps must rise strictly, e.g. [5, 25, 50] (got {self.steps})")
         return self
 
 
