@@ -44,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("--reason", required=True, help="why, recorded in the ledger")
         action.set_defaults(handler=handler)
+    actions.choices["resume"].add_argument(
+        "--override-approval", metavar="WHY",
+        help="resume from outside GitHub Actions where approval is required (recorded in the ledger)",
+    )  # fmt: skip
     for action in (start, advance, status, mode, *(actions.choices[n] for n in ("resume", "abort"))):
         action.add_argument("--env", required=True, metavar="NAME", help="config/environments/NAME.yml")
         action.add_argument("--config-dir", default="config", type=Path, help="default: config")
@@ -153,12 +157,17 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_resume(args: argparse.Namespace) -> int:
     from cicd.deploy.report import Reporter
+    from cicd.github.approval import approved_reason
     from cicd.inputs import reason_from_user
     from cicd.promotion.advance import resume
     from cicd.promotion.run import describe
 
-    _, target, record = _target(args)
-    state = resume(target, record, Reporter(), reason_from_user(args.reason) or "resumed")
+    env, target, record = _target(args)
+    # More traffic on a version is a person's decision: approved like a deploy unless hands-off.
+    required = env.approval.required and not target.settings.promotion.automatic
+    override = reason_from_user(args.override_approval)
+    reason = approved_reason(args.env, required, reason_from_user(args.reason), override) or "resumed"
+    state = resume(target, record, Reporter(), reason)
     _summary(f"promotion of `{state.version}` in `{args.env}`: {describe(state)}")
     return 0
 

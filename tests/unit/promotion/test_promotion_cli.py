@@ -1,0 +1,55 @@
+"""`cicd promotion`: one line with the fix when the environment has no promotion, the hands-off mode read
+from the file alone (the scheduled workflow's first job), and a resume that needs approval like a deploy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cicd.cli import main
+
+REPO_CONFIG = Path(__file__).resolve().parents[3] / "config"
+PRODUCTION = """\
+name: production
+type: production
+approval: {{required: true}}
+deploy:
+  runtime: {{kind: process, command: [app, "{{port}}"]}}
+  colors: {{blue: {{port: 9001}}, green: {{port: 9002}}}}
+  state_path: {state}
+  promotion: {{steps: [5], automatic: {automatic}}}
+"""
+
+
+def write(tmp_path: Path, automatic: str) -> Path:
+    (tmp_path / "environments").mkdir(exist_ok=True)
+    text = PRODUCTION.format(automatic=automatic, state=tmp_path / "state.db")
+    (tmp_path / "environments" / "production.yml").write_text(text)
+    return tmp_path
+
+
+def test_an_environment_without_a_promotion_block_is_one_line_with_the_fix(capsys):
+    assert main(["promotion", "advance", "--env", "production", "--config-dir", str(REPO_CONFIG)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: production has no promotion: block")
+    assert "add deploy.promotion to" in err and len(err.splitlines()) == 1
+
+
+def test_mode_reads_automatic_from_the_file_alone(tmp_path, monkeypatch, capsys):
+    output = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    config = write(tmp_path, "true")
+    assert main(["promotion", "mode", "--env", "production", "--config-dir", str(config)]) == 0
+    assert "automatic<<" in output.read_text() and "\ntrue\n" in output.read_text()
+    assert "promotion automatic: true" in capsys.readouterr().out
+    assert not (tmp_path / "state.db").exists()  # no state was touched (no host, no secret needed)
+
+
+def test_resume_needs_approval_outside_actions_unless_hands_off(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    config = write(tmp_path, "false")
+    argv = ["promotion", "resume", "--env", "production", "--config-dir", str(config), "--reason", "fine"]
+    assert main(argv) == 1
+    assert "production requires approval" in capsys.readouterr().err
+    write(tmp_path, "true")  # hands-off: nothing to approve, so it gets as far as the (empty) state
+    assert main(argv) == 1
+    assert "no promotion recorded" in capsys.readouterr().err
