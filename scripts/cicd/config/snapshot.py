@@ -17,6 +17,7 @@ their properties (router.listen_port) computed when the snapshot was written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -112,14 +113,16 @@ def save(config_dir: Path, env: EnvironmentContext, pipeline_secrets: tuple[str,
         },
     }  # fmt: skip
     path = snapshot_path(config_dir, env.name)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         text = json.dumps(snapshot)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(text)
+        partial.chmod(0o600)
         os.replace(partial, path)  # a reader sees the old snapshot or the new one, never half of one
     except (OSError, TypeError, ValueError):
-        return
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def load(config_dir: Path, name: str) -> tuple[EnvironmentContext, tuple[str, ...]] | None:
@@ -129,9 +132,12 @@ def load(config_dir: Path, name: str) -> tuple[EnvironmentContext, tuple[str, ..
     from cicd.inputs import check_environment_name
 
     check_environment_name(name)  # a name, never a path
+    path = snapshot_path(config_dir, name)
     try:
+        if not _ours(path):
+            return None
         digests = input_digests(config_dir, name)
-        snapshot = json.loads(snapshot_path(config_dir, name).read_text(), object_hook=_frozen)
+        snapshot = json.loads(path.read_text(), object_hook=_frozen)
     except (OSError, ValueError):
         return None
     stamp = (snapshot.get("format"), snapshot.get("digests")) if isinstance(snapshot, dict) else None
@@ -146,6 +152,13 @@ def load(config_dir: Path, name: str) -> tuple[EnvironmentContext, tuple[str, ..
         return EnvironmentContext(**fields), tuple(snapshot["pipeline_secrets"])
     except (KeyError, TypeError):  # written by other code than this: validate in full instead
         return None
+
+
+def _ours(path: Path) -> bool:
+    """Written by this user and writable by nobody else: what stands for validation is never a file
+    another account could have put there (as the validator cache in compiled.py)."""
+    stat = path.stat()
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
 
 
 def _plain(value: Any) -> Any:

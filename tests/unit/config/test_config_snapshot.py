@@ -90,7 +90,7 @@ def test_a_snapshot_holds_what_validation_gave(saved: Path):
 
 @pytest.mark.parametrize(
     "change",
-    ["environment", "pipeline", "no pipeline", "code", "garbage", "format"],
+    ["environment", "pipeline", "no pipeline", "code", "garbage", "format", "writable by others"],
 )
 def test_a_stale_or_unreadable_snapshot_is_not_used(saved: Path, change: str, monkeypatch):
     path = snapshot.snapshot_path(saved, "staging")
@@ -102,6 +102,8 @@ def test_a_stale_or_unreadable_snapshot_is_not_used(saved: Path, change: str, mo
         (saved / "pipeline.yml").unlink()
     elif change == "code":
         monkeypatch.setattr(snapshot, "code_digest", lambda: "0" * 64)
+    elif change == "writable by others":
+        path.chmod(0o666)
     elif change == "garbage":
         path.write_text(path.read_text()[:100])
     else:
