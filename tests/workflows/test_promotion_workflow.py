@@ -17,12 +17,17 @@ def test_the_monitor_advances_on_a_schedule_in_the_deploy_group_with_least_privi
     assert advance["needs"] == ["mode"]
     hands_off = "needs.mode.outputs.automatic == 'true'"
     assert advance["if"] == f"{hands_off} || github.event_name == 'workflow_dispatch'"
-    assert advance["permissions"] == {"contents": "read"}
+    assert advance["permissions"] == {"contents": "read", "deployments": "write"}
     assert advance["concurrency"] == {"group": "deploy-${{ inputs.environment || 'production' }}",
                                       "cancel-in-progress": False}  # deploy.yml: deploy-<environment>
     assert workflow["concurrency"]["group"] != advance["concurrency"]["group"]
     runs = [step.get("run", "") for step in advance["steps"]]
     assert any(run.startswith("cicd promotion advance") for run in runs)
+    # an automatic rollback is a GitHub deployment of the stable version, as a dispatched rollback is
+    record = next(step for step in advance["steps"] if step.get("id") == "rollback")
+    assert record["if"] == "failure() && steps.advance.outputs.rolled_back_to != ''"
+    assert "--task deploy:rollback" in record["run"]
+    assert record["env"]["VERSION"] == "${{ steps.advance.outputs.rolled_back_to }}"
 
 
 def test_production_deploys_stay_approved_unless_automatic():

@@ -130,6 +130,9 @@ def run_advance(args: argparse.Namespace) -> int:
     _summary(f"promotion of `{state.version}` in `{args.env}`: {describe(state)}")
     changed = before is None or state.revision != before.revision
     if changed and state.status == machine.ROLLED_BACK:
+        from cicd import gha
+
+        gha.set_output("rolled_back_to", state.stable_version)  # the workflow records it on GitHub
         return EXIT_ROLLED_BACK
     return EXIT_PAUSED if changed and state.status == machine.PAUSED else 0
 

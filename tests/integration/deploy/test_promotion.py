@@ -27,7 +27,9 @@ HALF_BROKEN = (
 
 
 def promotion(project, action: str, *args: str):
-    return project.cicd("promotion", action, "--env", "production", *args)
+    # GITHUB_OUTPUT alone (no GITHUB_ACTIONS): the step outputs a workflow would read, written to a file
+    outputs = {"GITHUB_OUTPUT": str(project.root / "github-output")}
+    return project.cicd("promotion", action, "--env", "production", *args, extra_env=outputs)
 
 
 def state_of(project) -> dict:
@@ -148,6 +150,8 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
     assert "blue=100 green=0" in traffic_marker(project)
     assert live_version(project, "production") == "1.0.0"
     assert current_version(project) == "1.0.0"
+    outputs = (project.root / "github-output").read_text()  # promotion-monitor.yml records it on GitHub
+    assert "rolled_back_to<<" in outputs and "\n1.0.0\n" in outputs
     actions = ledger_actions(project)
     assert actions.index("promotion.rollback") < actions.index("promotion.rolled-back")
     aborted = promotion(project, "abort", "--reason", "too late")  # nothing open any more
