@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--config-dir", default="config", type=Path, help="default: config")
 
 
-def _target(args: argparse.Namespace):
+def _target(args: argparse.Namespace, *, needs_block: bool = False):
     from cicd.config import load_environment
     from cicd.deploy.isolation import register_environment_secrets
     from cicd.deploy.record import open_record
@@ -64,7 +64,8 @@ def _target(args: argparse.Namespace):
     env = load_environment(config_dir, args.env)
     register_environment_secrets(env, config_dir)
     target = build_target(env, base_dir=str(config_dir.resolve().parent))
-    if target.settings.promotion is None:
+    # A recorded promotion goes on (or is aborted) from its own state even if the block was removed since.
+    if needs_block and target.settings.promotion is None:
         raise CicdError(
             f"{args.env} has no promotion: block",
             hint=f"add deploy.promotion to {config_dir}/environments/{args.env}.yml (docs/DEPLOYMENT.md)",
@@ -88,7 +89,7 @@ def run_start(args: argparse.Namespace) -> int:
     from cicd.promotion.run import start
 
     check_version(args.release)
-    env, target, record = _target(args)
+    env, target, record = _target(args, needs_block=True)
     override = reason_from_user(args.override_approval)
     reason = approved_reason(args.env, env.approval.required, reason_from_user(args.reason), override)
     artifact = args.artifact
@@ -167,7 +168,8 @@ def run_resume(args: argparse.Namespace) -> int:
 
     env, target, record = _target(args)
     # More traffic on a version is a person's decision: approved like a deploy unless hands-off.
-    required = env.approval.required and not target.settings.promotion.automatic
+    promotion = target.settings.promotion
+    required = env.approval.required and not (promotion and promotion.automatic)
     override = reason_from_user(args.override_approval)
     reason = approved_reason(args.env, required, reason_from_user(args.reason), override) or "resumed"
     state = resume(target, record, Reporter(), reason)

@@ -28,7 +28,8 @@ def write(tmp_path: Path, automatic: str) -> Path:
 
 
 def test_an_environment_without_a_promotion_block_is_one_line_with_the_fix(capsys):
-    assert main(["promotion", "advance", "--env", "production", "--config-dir", str(REPO_CONFIG)]) == 1
+    argv = ["promotion", "start", "--env", "production", "--version", "1.0", "--config-dir", str(REPO_CONFIG)]
+    assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: production has no promotion: block")
     assert "add deploy.promotion to" in err and len(err.splitlines()) == 1
