@@ -9,18 +9,24 @@ tests/support/github_api.py, reached through GITHUB_API_URL.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+
+from .workflow_copy import rewrite_all
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # tests.integration.support (sshd hosts) is importable however pytest started
@@ -54,7 +60,9 @@ STANDIN_FOR = {
     "sigstore/cosign-installer": "cosign-installer",
     "codecov/codecov-action": "codecov-action",
 }
-ACT_UNKNOWN_KEY = "      deployment: false\n"
+# act's one token for every job: the stand-in does not know it, so only each job's own token works.
+ACT_TOKEN = "ghs_act0has0no0job0tokens00000000000000"
+RUN_IDS = itertools.count(int(time.time()) % 100000 * 1000)
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
     "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
@@ -101,10 +109,7 @@ def copy_repository(dest: Path, source: Path = REPO, origin: str = "acme/sample"
         if (source / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, dest / name)
-    # act's workflow schema predates `environment.deployment` (GitHub honours it; actionlint knows it):
-    # the copy leaves it out, so act runs deploy.yml; the GitHub deployment is still cicd's own.
-    for workflow in (dest / ".github" / "workflows").glob("*.yml"):
-        workflow.write_text(workflow.read_text().replace(ACT_UNKNOWN_KEY, ""))
+    rewrite_all(dest)  # GitHub's job setup act lacks (workflow_copy.py)
     git(dest, "init", "-q", "-b", "main")
     git(dest, "remote", "add", "origin", f"https://github.com/{origin}.git")
     commit(dest, "feat: sample service")
@@ -152,26 +157,101 @@ class GitHubStandIn:
         raise AssertionError("the GitHub stand-in wrote no state")
 
 
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def github_api(tmp_path):
     port = free_port()
     state = tmp_path / "github-state.json"
     process = subprocess.Popen(
         [sys.executable, str(REPO / "tests" / "support" / "github_api.py"), "--port", str(port),
-         "--state-file", str(state), "--token", TOKEN],
+         "--state-file", str(state), "--token", TOKEN, "--git-repo", str(tmp_path / "sample")],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield GitHubStandIn(url, state, process)
+    wait_for_port(port)
+    yield GitHubStandIn(f"http://127.0.0.1:{port}", state, process)
     process.terminate()
     process.wait(timeout=10)
+
+
+@dataclass
+class ActProcess:
+    """One act run under way: its workflow run id (what the pending-deployments API names)."""
+
+    process: subprocess.Popen
+    run_id: int
+    repository: str
+    api_url: str
+    started: float
+
+    def wait(self, timeout: float = 240) -> ActRun:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+        return ActRun(self.process.returncode, out + err, time.monotonic() - self.started)
+
+    def pending(self) -> list[dict]:
+        """The Environments this run waits on for a review (GitHub's pending_deployments); none before
+        its first job started."""
+        try:
+            return api_call(self.api_url, "GET", self._pending_path)
+        except urllib.error.HTTPError as err:
+            if err.code == 404:  # no job of the run has started yet
+                return []
+            raise
+
+    @property
+    def _pending_path(self) -> str:
+        return f"/repos/{self.repository}/actions/runs/{self.run_id}/pending_deployments"
+
+    def review(self, state: str, comment: str, timeout: float = 120) -> list[str]:
+        """A required reviewer approves or rejects what this run waits on, once it waits; the names of
+        the Environments reviewed."""
+        deadline = time.monotonic() + timeout
+        while not (waiting := self.pending()) and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return []
+            time.sleep(0.3)
+        if not waiting:
+            raise AssertionError(f"run {self.run_id} never waited for a review")
+        ids = [p["environment"]["id"] for p in waiting]
+        api_call(self.api_url, "POST", self._pending_path,
+                 {"environment_ids": ids, "state": state, "comment": comment})
+        return [p["environment"]["name"] for p in waiting]
+
+    def approve_every_review(self) -> None:
+        """The approver who approves each Environment the run waits on, as soon as it waits."""
+
+        def approve() -> None:
+            while self.process.poll() is None:
+                try:
+                    if self.pending():
+                        self.review("approved", "approved by the e2e reviewer", timeout=5)
+                except OSError:  # the run and its stand-in are ending
+                    return
+                time.sleep(0.3)
+
+        threading.Thread(target=approve, daemon=True, name=f"reviewer-{self.run_id}").start()
+
+
+def api_call(api_url: str, method: str, path: str, body: dict | None = None):
+    """The GitHub API stand-in as an administrator (a required reviewer) calls it."""
+    request = urllib.request.Request(
+        api_url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"authorization": f"Bearer {TOKEN}", "x-github-api-version": "2022-11-28",
+                 "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
 
 
 @dataclass
@@ -186,23 +266,35 @@ class Act:
 
     def run(self, event: str, workflow: str, payload: dict, *, timeout: float = 240,
             extra: list[str] | None = None, path: str | None = None) -> ActRun:
+        """Run a workflow to its end; every Environment review it waits for is approved."""
+        started = self.start(event, workflow, payload, extra=extra, path=path)
+        started.approve_every_review()
+        return started.wait(timeout)
+
+    def start(self, event: str, workflow: str, payload: dict, *, extra: list[str] | None = None,
+              path: str | None = None) -> ActProcess:
+        """Start a workflow run; its jobs that name a protected Environment wait for a review."""
+        rewrite_all(self.repo)  # workflow files a test wrote after the copy get GitHub's job setup too
         event_file = self.work / f"event-{event}-{time.monotonic_ns()}.json"
         event_file.write_text(json.dumps(payload))
+        run_id = next(RUN_IDS)
+        homes = self.work / "homes"
+        homes.mkdir(exist_ok=True)
         argv = [
             act_binary(), event, "-P", "ubuntu-latest=-self-hosted",
             "-W", f".github/workflows/{workflow}", "-e", str(event_file),
-            "-s", f"GITHUB_TOKEN={TOKEN}", "--env", f"GITHUB_API_URL={self.api_url}",
+            "-s", f"GITHUB_TOKEN={ACT_TOKEN}", "--env", f"GITHUB_API_URL={self.api_url}",
         ]
         for name, value in {"E2E_SUITE_DIR": str(self.repo), "E2E_CALLER_DIR": str(self.repo),
                             "E2E_ARTIFACTS_DIR": str(self.artifacts),
-                            "E2E_REPOS_DIR": str(self.work / "repos"), **self.env}.items():
+                            "E2E_REPOS_DIR": str(self.work / "repos"), "GITHUB_RUN_ID": str(run_id),
+                            "E2E_RUNNER_API": self.api_url, "E2E_HOMES_DIR": str(homes), **self.env}.items():
             argv += ["--env", f"{name}={value}"]
         for name, value in self.variables.items():
             argv += ["--var", f"{name}={value}"]
         for mapping in local_repositories():
             argv += ["--local-repository", mapping]
         argv += extra or []
-        started = time.monotonic()
         # This checkout's .venv first on PATH: setup-cicd then finds cicd and skips the install.
         path = path or f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
         # PIP_USER: should setup-cicd ever decide to install (the checkout's files changed since the
@@ -210,14 +302,16 @@ class Act:
         # PYTHONPATH: the jobs run the cicd of the repository under test (its copy), so setup-cicd finds
         # exactly the suite it belongs to, whatever changes in this checkout meanwhile.
         suite = Path(self.env.get("E2E_SUITE_DIR", self.repo))
-        # A fresh, empty HOME per run, as a hosted runner's: nothing a previous run left there is seen.
+        # A fresh, empty HOME for act itself; each job then gets its own (job_setup.py).
         home = self.work / f"home-{time.monotonic_ns()}"
         home.mkdir()
         env = {**os.environ, "PATH": path, "PIP_USER": "1", "PYTHONPATH": str(suite / "scripts"),
                "HOME": str(home), "XDG_CACHE_HOME": str(self.work / "act-cache")}
         env.pop("GITHUB_ACTIONS", None)
-        done = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, timeout=timeout, env=env)
-        return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+        process = subprocess.Popen(argv, cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=env)
+        repository = (payload.get("repository") or {}).get("full_name") or "acme/sample"
+        return ActProcess(process, run_id, repository, self.api_url, time.monotonic())
 
     @property
     def artifacts(self) -> Path:

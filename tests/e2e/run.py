@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
     free_port,
     pull_request_event,
     push_event,
+    wait_for_port,
 )
 
 
@@ -59,6 +60,7 @@ def main(argv: list[str]) -> int:
          "--workflows-dir", str(repo / ".github" / "workflows")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    wait_for_port(port)  # the first job's set-up calls the stand-in at once
     try:
         act = Act(repo, base / "work", f"http://127.0.0.1:{port}", variables={
             "CI_SERVICES": "host", "CI_PROXY_PORT": str(free_port()), "CI_SERVICE_PORT": str(free_port()),

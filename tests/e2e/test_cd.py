@@ -1,7 +1,9 @@
 """Continuous delivery under act, against a real local staging environment (the sample service as
 processes behind nginx on loopback, deployed by `cicd deploy` from the workflows):
 
-- a push to main runs CI, then cd-staging builds the image once and deploys it through deploy.yml;
+- a pull request is merged through GitHub's API (the stand-in makes the merge commit on main);
+- the push of that merge commit to main runs CI, then cd-staging builds the image once and deploys it
+  through deploy.yml;
 - cd-staging dispatched by hand deploys the next version blue-green;
 - a workflow_dispatch of rollback.yml restores the previous version and reports before/after;
 - a workflow_dispatch of cd-production.yml promotes what staging runs (its recorded digest, no build);
@@ -12,6 +14,7 @@ processes behind nginx on loopback, deployed by `cicd deploy` from the workflows
 import pytest
 
 from .conftest import (
+    api_call,
     apply_environment,
     commit,
     git,
@@ -61,7 +64,15 @@ def production(act, tmp_path):
 
 def test_push_deploys_then_rollback_dispatch_then_a_broken_push_rolls_back(act, github_api, staging,
                                                                            production):
-    first = f"1.0.0-{commit(act.repo, 'chore: local staging environment')[:7]}"
+    # (1) a pull request is merged on GitHub; the push of its merge commit to main deploys staging.
+    git(act.repo, "checkout", "-q", "-b", "feature/local-staging")
+    head = commit(act.repo, "chore: local staging environment")
+    pull = api_call(github_api.url, "POST", "/repos/acme/sample/pulls",
+                    {"title": "Local staging environment", "head": "feature/local-staging", "base": "main"})
+    merge = f"/repos/acme/sample/pulls/{pull['number']}/merge"
+    merged = api_call(github_api.url, "PUT", merge, {"sha": head})
+    assert git(act.repo, "rev-parse", "HEAD") == git(act.repo, "rev-parse", "origin/main") == merged["sha"]
+    first = f"1.0.0-{merged['sha'][:7]}"
     run = act.run("push", "ci.yml", push_event(act.repo))
     assert run.returncode == 0, run.output[-8000:]
     assert live_version(staging) == first

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -33,11 +34,13 @@ try:
     from tests.support import github_graphql as graphql
     from tests.support import github_objects as objects
     from tests.support import github_rules as rules
+    from tests.support import github_runner as runner
 except ImportError:  # run as a script: the sibling modules are on sys.path[0]
     import github_contract as contract  # type: ignore[no-redef]
     import github_graphql as graphql  # type: ignore[no-redef]
     import github_objects as objects  # type: ignore[no-redef]
     import github_rules as rules  # type: ignore[no-redef]
+    import github_runner as runner  # type: ignore[no-redef]
 
 DEFAULT_TOKEN = "ghs_standin0000000000000000000000000000"
 REPO_WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
@@ -95,6 +98,7 @@ def empty_state() -> dict[str, Any]:
         "workflow_runs": [],
         "environments": {},
         "dispatches": [],
+        "jobs": [],
         "violations": [],
         "bugs": [],
         "requests": [],
@@ -110,11 +114,14 @@ class GitHubApiStandIn:
         token: str = DEFAULT_TOKEN,
         state_file: str | Path | None = None,
         workflows_dir: str | Path = REPO_WORKFLOWS,
+        git_repo: str | Path | None = None,
     ):
         self.token = token
         # token -> the permissions of the job it was issued to (None: unrestricted)
         self.tokens: dict[str, dict[str, str] | None] = {token: None}
         self.workflow_files = rules.load_workflows(Path(workflows_dir))
+        # The repository's git history as GitHub hosts it: pull requests are made from and merged into it.
+        self.git_repo = Path(git_repo) if git_repo else None
         self.state_file = Path(state_file) if state_file else None
         self.state = empty_state()
         if self.state_file and self.state_file.exists():
@@ -215,6 +222,8 @@ class GitHubApiStandIn:
         path, query = split.path, dict(parse_qsl(split.query))
         base = f"http://{headers.get('host', 'localhost')}"
         with self._lock:
+            if path.startswith("/_runner/"):
+                return self._runner_call(method, path, raw)
             self.state["requests"].append(f"{method} {path}")
             fault = self._take_fault(method, path)
             if fault and not fault.after_acting:
@@ -644,6 +653,138 @@ class GitHubApiStandIn:
         environment.setdefault("branch_policies", []).append(policy)
         return 200, policy, {}
 
+    # ---- the runner's side of a job (github_runner): its token, the Environment's protection -----------
+    def _runner_call(self, method: str, path: str, raw: bytes) -> tuple[int, dict, bytes]:
+        found = re.fullmatch(r"/_runner/jobs(?:/(\d+))?", path)
+        try:
+            if found and method == "POST" and not found.group(1):
+                job = self._start_job(json.loads(raw))
+                self._save()
+            elif found and method == "GET" and found.group(1):
+                job = self._find("jobs", int(found.group(1)))
+            else:
+                raise ApiError(404, "Not Found")
+            status, data = 200, runner.runner_view(job)
+        except (ApiError, LookupError, KeyError, ValueError) as err:
+            status, data = getattr(err, "status", 400), {"message": str(err)}
+        return status, {"content-type": "application/json"}, json.dumps(data).encode()
+
+    def _start_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        permissions = runner.job_permissions(Path(request["workflow_path"]), request["job"])
+        environment = self._named_environment(request["repository"], request.get("environment") or "")
+        job = runner.new_job(request, self._next_id(), permissions, runner.protected(environment))
+        self.state["jobs"].append(job)
+        self.tokens[job["token"]] = permissions
+        self._run_of(request, job)
+        return job
+
+    def _named_environment(self, repo: str, name: str) -> dict[str, Any] | None:
+        """GitHub creates an Environment, unprotected, the first time a job names it."""
+        if not name:
+            return None
+        key = f"{repo}/{name}"
+        if key not in self.state["environments"]:
+            self.state["environments"][key] = {"id": self._next_id(), "repo": repo, "name": name,
+                                               "created_at": now_iso(), "updated_at": now_iso(),
+                                               "protection": {}, "branch_policies": []}
+        return self.state["environments"][key]
+
+    def _run_of(self, request: dict[str, Any], job: dict[str, Any]) -> None:
+        """The workflow run a job belongs to, as GET /actions/runs/{id} shows it."""
+        runs = {r["id"]: r for r in self.state["workflow_runs"]}
+        run = runs.get(job["run_id"])
+        if run is None:
+            workflow_id = self.state["workflows"].setdefault(job["workflow"], self._next_id())
+            run = {"id": job["run_id"], "repo": request["repository"], "workflow": job["workflow"],
+                   "workflow_id": workflow_id, "run_number": job["run_id"],
+                   "head_branch": request.get("ref_name") or "main",
+                   "head_sha": request.get("sha") or "0" * 40, "event": request.get("event") or "push",
+                   "status": "in_progress", "conclusion": None, "created_at": now_iso()}
+            self.state["workflow_runs"].append(run)
+        run["status"] = "waiting" if job["state"] == "waiting" else "in_progress"
+
+    def _op_actions_get_pending_deployments_for_run(self, params, query, body, base):
+        repo, run_id = f"{params['owner']}/{params['repo']}", int(params["run_id"])
+        self._find("workflow_runs", run_id)
+        waiting = {j["environment"] for j in self.state["jobs"]
+                   if j["run_id"] == run_id and j["state"] == "waiting"}
+        items = [objects.pending_deployment(base, self.state["environments"][f"{repo}/{name}"])
+                 for name in sorted(waiting)]
+        return 200, items, {}
+
+    def _op_actions_review_pending_deployments_for_run(self, params, query, body, base):
+        repo, run_id = f"{params['owner']}/{params['repo']}", int(params["run_id"])
+        run = self._find("workflow_runs", run_id)
+        ids = set(body["environment_ids"])
+        jobs = [j for j in self.state["jobs"] if j["run_id"] == run_id and j["state"] == "waiting"
+                and self.state["environments"][f"{repo}/{j['environment']}"]["id"] in ids]
+        if not jobs:
+            raise ApiError(422, "Validation Failed", ["no job of this run waits for those environments"])
+        for job in jobs:
+            job.update(state=body["state"], review_comment=body["comment"])
+        self.state.setdefault("reviews", []).append(
+            {"id": self._next_id(), "run_id": run_id, "state": body["state"], "comment": body["comment"],
+             "environments": sorted({j["environment"] for j in jobs}), "repo": repo})
+        if not any(j["state"] == "waiting" for j in self.state["jobs"] if j["run_id"] == run_id):
+            run["status"] = "in_progress"
+        # The jobs here name their Environment with `deployment: false`: GitHub creates no deployment.
+        return 200, [], {}
+
+    def _op_actions_get_reviews_for_run(self, params, query, body, base):
+        repo, run_id = f"{params['owner']}/{params['repo']}", int(params["run_id"])
+        self._find("workflow_runs", run_id)
+        reviews = [r for r in self.state.setdefault("reviews", []) if r["run_id"] == run_id]
+        environments = self.state["environments"]
+        return 200, [objects.review(base, r, [environments[f"{repo}/{name}"] for name in r["environments"]])
+                     for r in reviews], {}
+
+    # ---- operations: pull requests, made from and merged into the hosted git repository -------------------
+    def _git(self, *args: str) -> str:
+        if self.git_repo is None:
+            raise ApiError(422, "Validation Failed", ["the stand-in hosts no git repository (--git-repo)"])
+        env = {**os.environ, "GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com",
+               "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+        argv = ["git", "-C", str(self.git_repo), *args]
+        done = subprocess.run(argv, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise ApiError(422, "Validation Failed", [f"git {args[0]}: {done.stderr.strip()[:200]}"])
+        return done.stdout.strip()
+
+    def _op_pulls_create(self, params, query, body, base):
+        repo = f"{params['owner']}/{params['repo']}"
+        pulls = self.state.setdefault("pulls", [])
+        record = {"id": self._next_id(), "repo": repo, "title": body["title"], "body": body.get("body"),
+                  "head": body["head"].split(":")[-1], "base": body["base"], "merged": False,
+                  "created_at": now_iso(), "updated_at": now_iso(),
+                  # issues and pull requests share one numbering
+                  "number": 1 + len(pulls) + len(self.state.setdefault("issues", []))}
+        record["head_sha"] = self._git("rev-parse", f"refs/heads/{record['head']}")
+        record["base_sha"] = self._git("rev-parse", f"refs/heads/{record['base']}")
+        pulls.append(record)
+        return 201, objects.pull_request(base, record), {}
+
+    def _op_pulls_merge(self, params, query, body, base):
+        number = int(params["pull_number"])
+        record = next((p for p in self.state.setdefault("pulls", []) if p["number"] == number), None)
+        if record is None:
+            raise ApiError(404, "Not Found")
+        body = body or {}
+        if record["merged"]:
+            raise ApiError(405, "Pull Request is not mergeable")
+        if body.get("merge_method", "merge") != "merge":
+            raise ApiError(405, "Merge commits are the only merge method allowed in this repository")
+        head = self._git("rev-parse", f"refs/heads/{record['head']}")
+        if body.get("sha") not in (None, head):
+            raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+        title = body.get("commit_title") or f"Merge pull request #{number} from {record['head']}"
+        self._git("checkout", "-q", record["base"])
+        self._git("merge", "-q", "--no-ff", "-m", f"{title}\n\n{record['title']}", record["head"])
+        merged = self._git("rev-parse", "HEAD")
+        self._git("update-ref", f"refs/remotes/origin/{record['base']}", merged)  # main moved on GitHub
+        record.update(merged=True, merge_commit_sha=merged, merged_at=now_iso(), updated_at=now_iso(),
+                      head_sha=head)
+        return 200, {"sha": merged, "merged": True, "message": "Pull Request successfully merged"}, {}
+
     def protect(self, repo: str, name: str, **protection: Any) -> None:
         """Set an environment's protection directly, as an administrator would in the settings page."""
         with self._lock:
@@ -706,11 +847,12 @@ def main() -> None:
         "--state-file", required=True, help="JSON file that mirrors the state after each call"
     )
     parser.add_argument("--token", default=os.environ.get("GITHUB_STANDIN_TOKEN", DEFAULT_TOKEN))
+    parser.add_argument("--git-repo", help="the repository's git checkout (pull requests merge into it)")
     parser.add_argument("--workflows-dir", default=str(REPO_WORKFLOWS),
                         help="the repository's .github/workflows (what dispatch may start)")
     args = parser.parse_args()
     api = GitHubApiStandIn(
-        token=args.token, state_file=args.state_file, workflows_dir=args.workflows_dir
+        token=args.token, state_file=args.state_file, workflows_dir=args.workflows_dir, git_repo=args.git_repo
     ).start(args.host, args.port)
     api._save()
     print(f"listening on {api.url}", flush=True)

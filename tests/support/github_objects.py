@@ -261,6 +261,31 @@ def protection_rules(base: str, e: dict[str, Any]) -> list[dict[str, Any]]:
     return rules
 
 
+def pending_deployment(base: str, e: dict[str, Any]) -> dict[str, Any]:
+    """A job waiting for the Environment's required reviewers, as GET .../pending_deployments lists it."""
+    protection = e.get("protection") or {}
+    return {
+        "environment": {key: value for key, value in environment(base, e).items()
+                        if key in ("id", "node_id", "name", "url", "html_url")},
+        "wait_timer": protection.get("wait_timer") or 0,
+        "wait_timer_started_at": None,
+        "current_user_can_approve": True,
+        "reviewers": [reviewer(base, item) for item in protection.get("reviewers") or []],
+    }
+
+
+def review(base: str, r: dict[str, Any], environments: list[dict[str, Any]]) -> dict[str, Any]:
+    """One review of a run's pending deployments, as GET .../actions/runs/{id}/approvals lists it."""
+    return {
+        "environments": [{key: value for key, value in environment(base, e).items()
+                          if key in ("id", "node_id", "name", "url", "html_url", "created_at", "updated_at")}
+                         for e in environments],
+        "state": r["state"],
+        "user": {**user(base), "login": "reviewer", "id": 4242, "type": "User"},
+        "comment": r["comment"],
+    }
+
+
 def environment(base: str, e: dict[str, Any]) -> dict[str, Any]:
     policy = (e.get("protection") or {}).get("deployment_branch_policy")
     return {
@@ -309,4 +334,52 @@ def issue(base: str, i: dict[str, Any], comments: int) -> dict[str, Any]:
         "created_at": i["created_at"],
         "updated_at": i["updated_at"],
         "author_association": "NONE",
+    }
+
+
+def full_repository(base: str, repo: str) -> dict[str, Any]:
+    """The repository as a pull request's head and base carry it (GitHub's full Repository)."""
+    counts = ("forks", "forks_count", "stargazers_count", "watchers_count", "size", "open_issues_count",
+              "open_issues", "watchers")
+    return {
+        **repository(base, repo), **dict.fromkeys(counts, 0),
+        "license": None, "git_url": f"git://github.com/{repo}.git", "ssh_url": f"git@github.com:{repo}.git",
+        "clone_url": f"https://github.com/{repo}.git", "mirror_url": None,
+        "svn_url": f"https://github.com/{repo}", "homepage": None, "language": "Python",
+        "default_branch": "main", "has_pages": False, "disabled": False,
+        "pushed_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+
+
+def pull_request(base: str, p: dict[str, Any]) -> dict[str, Any]:
+    """A pull request as POST .../pulls answers it."""
+    repo, number = p["repo"], p["number"]
+    url, html = f"{base}/repos/{repo}/pulls/{number}", f"https://github.com/{repo}/pull/{number}"
+    issue_url = f"{base}/repos/{repo}/issues/{number}"
+    links = {"self": url, "html": html, "issue": issue_url, "comments": f"{issue_url}/comments",
+             "review_comments": f"{url}/comments",
+             "review_comment": f"{base}/repos/{repo}/pulls/comments{{/number}}",
+             "commits": f"{url}/commits", "statuses": f"{base}/repos/{repo}/statuses/{p['head_sha']}"}
+    owner = repo.split("/")[0]
+
+    def side(ref: str, sha: str) -> dict[str, Any]:
+        return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": user(base),
+                "repo": full_repository(base, repo)}
+
+    return {
+        "url": url, "id": p["id"], "node_id": f"PR_{p['id']}", "html_url": html, "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch", "issue_url": issue_url, "commits_url": links["commits"],
+        "review_comments_url": links["review_comments"], "review_comment_url": links["review_comment"],
+        "comments_url": links["comments"], "statuses_url": links["statuses"], "number": number,
+        "state": "closed" if p["merged"] else "open", "locked": False, "title": p["title"],
+        "user": user(base),
+        "body": p.get("body"), "labels": [], "milestone": None, "created_at": p["created_at"],
+        "updated_at": p["updated_at"], "closed_at": p.get("merged_at"), "merged_at": p.get("merged_at"),
+        "merge_commit_sha": p.get("merge_commit_sha"), "assignee": None,
+        "head": side(p["head"], p["head_sha"]), "base": side(p["base"], p["base_sha"]),
+        "_links": {name: {"href": href} for name, href in links.items()}, "author_association": "MEMBER",
+        "auto_merge": None, "merged": p["merged"], "mergeable": None, "mergeable_state": "unknown",
+        "merged_by": None, "comments": 0, "review_comments": 0, "maintainer_can_modify": False,
+        "commits": 1, "additions": 0, "deletions": 0, "changed_files": 0,
     }

@@ -111,16 +111,21 @@ def test_deploy_workflow_contract():
     gate_runs = " ".join(step.get("run", "") for step in gate["steps"])
     assert "cicd workflows on-main" in gate_runs and "deploy-step gate" in gate_runs
     # attestations: `cicd supply verify` asks GitHub for the digest's provenance and SBOM
-    assert gate["permissions"] == {"contents": "read", "actions": "read", "attestations": "read"}
+    # deployments: the newest deployment before approval (a rollback after it stops the deploy)
+    assert gate["permissions"] == {"contents": "read", "actions": "read", "attestations": "read",
+                                   "deployments": "read"}
+    guard = [step for step in job["steps"] if "deploy-step not-rolled-back" in step.get("run", "")]
+    assert guard and guard[0]["env"]["CICD_SINCE_DEPLOYMENT"] == "${{ needs.gate.outputs.since }}"
+    assert gate["outputs"]["since"] == "${{ steps.mark.outputs.since }}"
     assert job["environment"]["name"] == "${{ inputs.environment }}"
     assert job["environment"]["deployment"] is False  # cicd opens the run's one GitHub deployment
     group = job["concurrency"]["group"]
     assert "format('deploy-{0}', inputs.environment)" in group
     assert "format('rollback-{0}-{1}', inputs.environment, github.run_id)" in group
     assert job["concurrency"]["cancel-in-progress"] is False
-    assert job["permissions"] == {
-        "contents": "read", "deployments": "write", "packages": "read", "attestations": "read"
-    }
+    assert job["permissions"] == {  # actions: the run's review history (who approved the job)
+        "contents": "read", "actions": "read", "deployments": "write", "packages": "read",
+        "attestations": "read"}
 
 
 def calls_to_deploy(workflows):

@@ -9,8 +9,13 @@ deploy, so the override is on the record, never silent.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from cicd import gha
 from cicd.errors import CicdError
+
+if TYPE_CHECKING:
+    from cicd.github.client import GitHubClient
 
 OVERRIDE_NOTE = "approval overridden"
 
@@ -29,3 +34,20 @@ def approved_reason(environment: str, required: bool, reason: str | None, overri
         )
     note = f"{OVERRIDE_NOTE}: {override.strip()}"
     return f"{reason.strip()} ({note})" if reason and reason.strip() else note
+
+
+def recorded_approval(client: GitHubClient, run_id: str, environment: str) -> dict[str, Any]:
+    """The review that approved this run's job for `environment`, from GitHub's review history of the run.
+
+    Inside Actions the Environment's reviewers are the approval; this proves one was given, instead of
+    trusting that GitHub applied the rules to the job (a job naming its Environment with
+    `deployment: false` is one GitHub's docs do not say either way about). No approval: refused."""
+    for review in client.get(client.repo_path(f"/actions/runs/{run_id}/approvals")) or []:
+        names = {item.get("name") for item in review.get("environments") or []}
+        if review.get("state") == "approved" and environment in names:
+            return dict(review)
+    raise CicdError(
+        f"{environment} requires approval, and GitHub records no approved review of it in run {run_id}",
+        hint="give the GitHub Environment required reviewers (cicd github environments apply) and deploy "
+        "through the workflow; a deploy nobody approved is refused",
+    )

@@ -272,12 +272,59 @@ def step_gate(inputs: DeployInputs) -> int:
     return subprocess.run(argv, check=False).returncode
 
 
+def step_mark(inputs: DeployInputs) -> int:
+    """Before approval is asked: note the environment's newest GitHub deployment (rollback_guard)."""
+    from cicd.github.client import GitHubClient
+    from cicd.workflows.rollback_guard import newest_deployment_id
+
+    with GitHubClient.from_env() as client:
+        newest = newest_deployment_id(client, inputs.environment)
+    gha.set_output("since", str(newest))
+    print(f"newest GitHub deployment to {inputs.environment} before approval: {newest or 'none'}")
+    return 0
+
+
+def step_approved(inputs: DeployInputs, env: dict[str, str]) -> int:
+    """After GitHub released the job: an environment that requires approval shows who approved it."""
+    from cicd.github.approval import recorded_approval
+    from cicd.github.client import GitHubClient
+
+    if not needs_approval(inputs):
+        print(f"{inputs.environment} requires no approval")
+        return 0
+    with GitHubClient.from_env() as client:
+        review = recorded_approval(client, env.get("GITHUB_RUN_ID", ""), inputs.environment)
+    who = (review.get("user") or {}).get("login", "?")
+    print(f"{inputs.operation} of {inputs.environment} approved by {who}: {review.get('comment') or ''}")
+    return 0
+
+
+def step_not_rolled_back(inputs: DeployInputs, env: dict[str, str]) -> int:
+    """After approval: refuse a deploy requested before a rollback of the same environment."""
+    from cicd.github.client import GitHubClient
+    from cicd.workflows.rollback_guard import refuse_if_rolled_back
+
+    since = env.get("CICD_SINCE_DEPLOYMENT", "").strip()
+    if not since.isdigit():
+        raise UsageError("CICD_SINCE_DEPLOYMENT must be the gate job's deployment id (output 'since')")
+    with GitHubClient.from_env() as client:
+        refuse_if_rolled_back(client, inputs.environment, inputs.version, int(since))
+    print(f"no rollback of {inputs.environment} since this deploy was requested")
+    return 0
+
+
 def run_step(name: str, env: dict[str, str], ref: str = "") -> int:
     inputs = DeployInputs.from_env(env)
     if name in ("open", "run", "after"):
         inputs = with_package(inputs, Path(env.get("RUNNER_TEMP", ".cicd")) / "cicd-package")
     if name == "gate":
         return step_gate(inputs)
+    if name == "mark":
+        return step_mark(inputs)
+    if name == "approved":
+        return step_approved(inputs, env)
+    if name == "not-rolled-back":
+        return step_not_rolled_back(inputs, env)
     if name == "before":
         return step_before(inputs)
     if name == "open":

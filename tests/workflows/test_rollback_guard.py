@@ -1,0 +1,71 @@
+"""A deploy requested before a rollback of its environment does not undo it once approved: the gate job
+notes the newest GitHub deployment, the deploy job refuses when a rollback was opened after it."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from cicd.errors import CicdError
+from cicd.github import deployments
+from cicd.workflows.deploy_step import run_step
+from cicd.workflows.rollback_guard import newest_deployment_id, refuse_if_rolled_back, rollbacks_since
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.github_api import DEFAULT_TOKEN, GitHubApiStandIn  # noqa: E402
+
+pytestmark = pytest.mark.workflows
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    from cicd.github.client import GitHubClient
+
+    with GitHubApiStandIn(state_file=tmp_path / "github.json") as api:
+        for name, value in (("GITHUB_API_URL", api.url), ("GITHUB_REPOSITORY", "acme/sample"),
+                            ("GITHUB_TOKEN", DEFAULT_TOKEN), ("GITHUB_OUTPUT", str(tmp_path / "out"))):
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        with GitHubClient.from_env(backoff=0) as github:
+            yield github
+        assert api.violations == [] and api.bugs == []
+
+
+def record(client, environment, version, task="deploy") -> int:
+    request = deployments.DeploymentRequest(ref="1" * 40, environment=environment, version=version, task=task)
+    deployment_id = deployments.start_deployment(client, request)
+    deployments.finish_deployment(client, deployment_id, "success")
+    return deployment_id
+
+
+def test_a_rollback_after_the_request_stops_the_deploy_naming_it(client):
+    assert newest_deployment_id(client, "production") == 0
+    record(client, "production", "2.0.0")
+    since = newest_deployment_id(client, "production")
+    record(client, "staging", "2.2.0", task="deploy:rollback")  # another environment's rollback: unrelated
+    refuse_if_rolled_back(client, "production", "2.2.0", since)
+    rollback = record(client, "production", "2.0.0", task="deploy:rollback")
+    with pytest.raises(CicdError) as refused:
+        refuse_if_rolled_back(client, "production", "2.2.0", since)
+    message = str(refused.value)
+    assert "production was rolled back to 2.0.0 after this deploy of 2.2.0 was requested" in message
+    assert f"GitHub deployment {rollback}" in message and "anew" in refused.value.hint
+    # Requested again after the rollback: a decision made knowing it.
+    assert rollbacks_since(client, "production", newest_deployment_id(client, "production")) == []
+
+
+def test_the_workflow_steps_pass_the_mark_from_gate_to_deploy(client, tmp_path):
+    record(client, "production", "2.0.0")
+    env = {"CICD_ENVIRONMENT": "production", "CICD_OPERATION": "deploy", "CICD_VERSION": "2.2.0"}
+    assert run_step("mark", env) == 0
+    since = (tmp_path / "out").read_text().splitlines()[1]  # since<<delimiter, value, delimiter
+    assert since == str(newest_deployment_id(client, "production"))
+    assert run_step("not-rolled-back", {**env, "CICD_SINCE_DEPLOYMENT": since}) == 0
+    record(client, "production", "2.0.0", task="deploy:rollback")
+    with pytest.raises(CicdError):
+        run_step("not-rolled-back", {**env, "CICD_SINCE_DEPLOYMENT": since})
+    with pytest.raises(CicdError, match="CICD_SINCE_DEPLOYMENT"):
+        run_step("not-rolled-back", env)  # no mark from the gate: refused, never skipped
