@@ -106,3 +106,19 @@ def test_an_environment_with_a_promotion_block_starts_a_promotion(tmp_path):
                                     "CICD_VERSION": "1.3.0", "CICD_REASON": "promote"})
     assert run_argv(inputs)[:8] == ["cicd", "promotion", "start", "--wait", "--env", "production",
                                     "--version", "1.3.0"]
+
+
+def test_a_hands_off_environment_needs_no_recorded_approval(tmp_path, monkeypatch, capsys):
+    from cicd.workflows.deploy_step import step_approved
+
+    environments = tmp_path / "environments"
+    environments.mkdir()
+    text = (REPO / "config" / "environments" / "production.yml").read_text()
+    anchor = "  lock_ttl_seconds: 30\n"
+    hands_off = "  promotion: {automatic: true}\n"
+    (environments / "production.yml").write_text(text.replace(anchor, anchor + hands_off))
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)  # GitHub is not even asked
+    inputs = DeployInputs.from_env({"CICD_ENVIRONMENT": "production", "CICD_CONFIG_DIR": str(tmp_path),
+                                    "CICD_VERSION": "1.3.0"})
+    assert step_approved(inputs, {"GITHUB_RUN_ID": "7"}) == 0
+    assert "nobody approves (promotion.automatic: true" in capsys.readouterr().out
