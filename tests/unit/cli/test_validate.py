@@ -164,7 +164,8 @@ def test_hostile_files_give_one_line(project, capsys, content, message):
 def test_schema_verb_writes_and_checks(project, capsys):
     code, out, _ = run(capsys, "schema")
     assert code == 0
-    assert out.splitlines() == ["wrote config/schema/pipeline.schema.json", "wrote config/schema/environment.schema.json"]
+    assert out.splitlines() == ["wrote config/schema/pipeline.schema.json", "wrote config/schema/environment.schema.json",
+                                "wrote config/schema/automerge.schema.json"]
     assert run(capsys, "schema", "--check")[:2] == (0, "ok: schemas in config/schema are current\n")
     (project / "config" / "schema" / "environment.schema.json").write_text("{}\n")
     code, _, err = run(capsys, "schema", "--check")
