@@ -8,6 +8,8 @@ allowed for this repository (UNPROCESSABLE)`, with a hint for the refusals a per
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from cicd.errors import GitHubError
@@ -62,11 +64,16 @@ mutation MergeNow($id: ID!, $method: PullRequestMergeMethod!, $head: GitObjectID
 }
 """
 
+log = logging.getLogger(__name__)
+
 HINTS = {
     "Auto merge is not allowed": "an administrator turns on Settings > General > Allow auto-merge",
     "Resource not accessible": "the job needs permissions contents: write and pull-requests: write",
     "Head branch was modified": "the pull request changed after it was scored; its next CI run scores it",
 }
+GATEWAY_ERRORS = (502, 503, 504)
+QUERY_TRIES = 3
+RETRY_BACKOFF = 0.5  # seconds before the first repeat, doubling
 FAILED_CONCLUSIONS = ("FAILURE", "TIMED_OUT", "CANCELLED", "ACTION_REQUIRED", "STARTUP_FAILURE", "ERROR")
 
 
@@ -81,12 +88,25 @@ def graphql_url(api_url: str) -> str:
     return api_url[: -len("/v3")] + "/graphql" if api_url.endswith("/api/v3") else api_url + "/graphql"
 
 
+def _post(client: GitHubClient, payload: dict[str, Any], *, retry: bool) -> Any:
+    """POST /graphql. The REST client never repeats a POST; a query changes nothing, so one that met a
+    gateway error (GitHub's GraphQL answers 502 now and then) is sent again, twice at most."""
+    url = graphql_url(client.settings.api_url)
+    for attempt in range(QUERY_TRIES - 1 if retry else 0):
+        try:
+            return client.request("POST", url, json=payload).json()
+        except GitHubApiError as err:
+            if err.status not in GATEWAY_ERRORS:
+                raise
+            log.warning("GitHub GraphQL answered %d; asking again (attempt %d)", err.status, attempt + 2)
+            time.sleep(RETRY_BACKOFF * 2**attempt)
+    return client.request("POST", url, json=payload).json()
+
+
 def graphql(client: GitHubClient, query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
     """`data` of one GraphQL call; GitHub's `errors` become one GitHubGraphQLError."""
-    response = client.request(
-        "POST", graphql_url(client.settings.api_url), json={"query": query, "variables": variables}
-    )
-    body = response.json()
+    reads = query.lstrip().startswith("query")
+    body = _post(client, {"query": query, "variables": variables}, retry=reads)
     errors = body.get("errors") or []
     if errors:
         messages = "; ".join(str(error.get("message")) for error in errors)

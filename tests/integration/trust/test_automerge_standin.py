@@ -23,6 +23,7 @@ from cicd.errors import GitHubError  # noqa: E402
 from cicd.github.client import GitHubClient  # noqa: E402
 from cicd.hosts.local import LocalHost  # noqa: E402
 from cicd.state import open_state  # noqa: E402
+from cicd.trust import queries  # noqa: E402
 from cicd.trust.automerge import run_automerge  # noqa: E402
 from cicd.trust.policy import load_policy  # noqa: E402
 
@@ -297,3 +298,21 @@ def test_auto_merge_turned_on_earlier_is_turned_off_when_the_evidence_no_longer_
         kept = run_automerge(client, ledger(tmp_path), policy(config, 95), 15)
     assert kept.result == "not merged; the auto-merge someone else turned on stays on"
     assert theirs["auto_merge"] is not None
+
+
+def test_a_gateway_error_repeats_a_query_but_never_a_mutation(api, config, tmp_path):
+    record = github_graphql.add_pull_request(api.state, REPO, 16, files={"constraints.txt": (1, 1)})
+    api.fail_next("POST", r"^/graphql$", 502, body={"message": "Server Error"}, times=2)
+    with GitHubClient.from_env() as client:
+        outcome = run_automerge(client, ledger(tmp_path), policy(config, 10), 16)
+        assert outcome.result == "auto-merge enabled"
+        assert api.requests.count("POST /graphql") == 3 + 1  # the read asked three times, the mutation once
+
+        record["auto_merge"] = None
+        pull = queries.fetch_pull(client, 16)
+        api.state["requests"].clear()
+        api.fail_next("POST", r"^/graphql$", 502, body={"message": "Server Error"}, after_acting=True)
+        with pytest.raises(GitHubError, match="502"):
+            queries.enable_auto_merge(client, pull, "squash")
+    assert api.requests == ["POST /graphql"]  # sent once: it may have acted, and it had
+    assert record["auto_merge"] is not None
