@@ -316,3 +316,14 @@ def test_a_gateway_error_repeats_a_query_but_never_a_mutation(api, config, tmp_p
             queries.enable_auto_merge(client, pull, "squash")
     assert api.requests == ["POST /graphql"]  # sent once: it may have acted, and it had
     assert record["auto_merge"] is not None
+
+
+def test_a_push_between_scoring_and_merging_is_never_merged(api):
+    record = github_graphql.add_pull_request(api.state, REPO, 17, files={"constraints.txt": (1, 1)})
+    with GitHubClient.from_env() as client:
+        scored = queries.fetch_pull(client, 17)
+        record["head_oid"] = "c" * 40  # Dependabot rebased meanwhile
+        with pytest.raises(GitHubError) as moved:
+            queries.enable_auto_merge(client, scored, "squash")
+    assert "Head branch was modified" in str(moved.value) and "scores it" in str(moved.value)
+    assert record["auto_merge"] is None
