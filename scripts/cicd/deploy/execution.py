@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from cicd.deploy import gates
 from cicd.deploy.live import Live, inspect
 from cicd.deploy.record import Record
-from cicd.deploy.report import Reporter
-from cicd.deploy.runner import Runner, RunState, describe
+from cicd.deploy.report import Reporter, describe
 from cicd.deploy.runtimes.base import Color, Release
-from cicd.deploy.steps import Step
 from cicd.deploy.target import Target
 from cicd.errors import VerificationPaused
 from cicd.state.client import LockLostError
+
+if TYPE_CHECKING:
+    from cicd.deploy.runner import RunState
+    from cicd.deploy.steps import Step
 
 
 @dataclass
@@ -67,6 +70,9 @@ def run_plan(
 ) -> Outcome:
     """Run `plan` from what was `live`; the outcome finished in the record, or the failure recorded and
     raised after the clean-up."""
+    # the runner and its steps load here: a warm rollback, which runs no plan, never pays for them
+    from cicd.deploy.runner import Runner, RunState
+
     run = RunState(version, live.color, live.version, rebuild=rebuild)
     runner = Runner(target, record, out, run)
     try:

@@ -4,7 +4,7 @@ The router on every host and the runtime's slot records are the truth, never loc
 reads them; `converge` undoes what an interrupted run may have left (the router started and serving
 its config file, a split left by a killed canary back on the stable color, hosts that disagree
 following the primary, expired warm slots stopped) before any run plans; `healthy` is one health
-request per host, no waiting.
+request per host, no waiting; `switch_all` moves every host's traffic, or none.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from cicd.deploy.report import Reporter
 from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runtimes.base import Color, other_color
 from cicd.deploy.target import Target
+from cicd.errors import CicdError, DeploymentError
 
 
 @dataclass
@@ -104,3 +105,20 @@ def healthy(target: Target, color: Color) -> bool:
         if not result:
             return False
     return True
+
+
+def switch_all(target: Target, traffic: Traffic) -> None:
+    """Fleet-atomic: apply on every host; on a failure, put the switched hosts back, then raise."""
+    done: list[tuple] = []
+    for host in target.hosts:
+        before = target.router.read(host)
+        try:
+            target.router.apply(host, traffic, target.slots())
+        except CicdError as err:
+            for switched_host, previous in reversed(done):
+                if previous is not None:
+                    target.router.apply(switched_host, previous, target.slots())
+            names = ", ".join(h.name for h, _ in done)
+            reverted = f"; switched back {names}" if names else ""
+            raise DeploymentError(f"switch failed on {host.name}{reverted}: {err}") from err
+        done.append((host, before))

@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from cicd import secrets
+from cicd.errors import CicdError
 
 MARKS = {"ok": "✓", "fail": "✗", "info": "·", "warn": "!", "dry": "-"}
 
@@ -26,3 +27,10 @@ class Reporter:
     def detail(self, text: str) -> None:
         for row in text.rstrip().splitlines():
             self.line(f"      | {row}")
+
+
+def describe(err: BaseException) -> str:
+    """One line for a failure: an expected error's message, else what kind of bug it was."""
+    if isinstance(err, CicdError | KeyboardInterrupt):
+        return str(err) or "interrupted"
+    return f"internal error: {type(err).__name__}: {err}"

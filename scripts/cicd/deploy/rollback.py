@@ -17,12 +17,11 @@ from __future__ import annotations
 import time
 
 from cicd.deploy.execution import Outcome, finish_run, record_failure, run_plan
-from cicd.deploy.live import Live, converge, healthy, inspect
+from cicd.deploy.live import Live, converge, healthy, inspect, switch_all
 from cicd.deploy.lockholder import steal_if_dead
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.routers.base import Traffic
-from cicd.deploy.runner import Runner, RunState
 from cicd.deploy.runtimes.base import Color
 from cicd.deploy.target import Target
 from cicd.errors import ConcurrencyError, RollbackError
@@ -111,10 +110,8 @@ def _warm_everywhere(target: Target, color: Color, version: str) -> bool:
 
 def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, started: float) -> Outcome:
     assert live.warm_color is not None and live.color is not None
-    run = RunState(live.warm_version or "", live.color, live.version)
-    runner = Runner(target, record, out, run)
     try:
-        switch_ms = _switch_to_warm(target, record, out, runner, live)
+        switch_ms = _switch_to_warm(target, record, out, live)
     except BaseException as err:
         if isinstance(err, LockLostError):  # the new holder owns the environment now: hands off
             out.phase("fail", "rollback", f"{err}; stopped without touching anything more")
@@ -141,11 +138,11 @@ def _rollback_warm(target: Target, record: Record, out: Reporter, live: Live, st
     )
 
 
-def _switch_to_warm(target: Target, record: Record, out: Reporter, runner: Runner, live: Live) -> float:
+def _switch_to_warm(target: Target, record: Record, out: Reporter, live: Live) -> float:
     assert live.warm_color is not None and live.color is not None
-    record.check()
+    record.check()  # the fencing token: never move traffic without holding the lock
     switch_started = time.monotonic()
-    runner.switch_all(Traffic.all_to(live.warm_color))
+    switch_all(target, Traffic.all_to(live.warm_color))
     switch_ms = (time.monotonic() - switch_started) * 1000
     record.switched(live.warm_version, live.warm_color)
     out.phase(

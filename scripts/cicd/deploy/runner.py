@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cicd.deploy import gates, isolation
+from cicd.deploy.live import switch_all
 from cicd.deploy.record import Record
-from cicd.deploy.report import Reporter
+from cicd.deploy.report import Reporter, describe
 from cicd.deploy.routers.base import Traffic
 from cicd.deploy.runtimes.base import Color, Release, other_color
 from cicd.deploy.steps import (
@@ -37,20 +38,13 @@ from cicd.deploy.steps import (
     Verify,
 )
 from cicd.deploy.target import Target
-from cicd.errors import CicdError, DeploymentError, HealthCheckError
+from cicd.errors import DeploymentError, HealthCheckError
 from cicd.hosts.base import Host
 from cicd.hosts.local import LocalHost
 
 # Test-only: pause before the first step of this phase (lets crash-safety tests SIGKILL a real run there).
 PAUSE_ENV = "CICD_TEST_PAUSE_AT"
 LOG_LINES_ON_FAILURE = 15
-
-
-def describe(err: BaseException) -> str:
-    """One line for a failure: an expected error's message, else what kind of bug it was."""
-    if isinstance(err, CicdError | KeyboardInterrupt):
-        return str(err) or "interrupted"
-    return f"internal error: {type(err).__name__}: {err}"
 
 
 @dataclass
@@ -223,20 +217,7 @@ class Runner:
         return self.run.baseline.summary
 
     def switch_all(self, traffic: Traffic) -> None:
-        """Fleet-atomic: apply on every host; on a failure, put the switched hosts back, then raise."""
-        done: list[tuple] = []
-        for host in self.target.hosts:
-            before = self.target.router.read(host)
-            try:
-                self.target.router.apply(host, traffic, self.target.slots())
-            except CicdError as err:
-                for switched_host, previous in reversed(done):
-                    if previous is not None:
-                        self.target.router.apply(switched_host, previous, self.target.slots())
-                names = ", ".join(h.name for h, _ in done)
-                reverted = f"; switched back {names}" if names else ""
-                raise DeploymentError(f"switch failed on {host.name}{reverted}: {err}") from err
-            done.append((host, before))
+        switch_all(self.target, traffic)
 
     def _switch(self, step: SwitchTraffic) -> str:
         self.record.check()  # never move traffic without holding the lock
