@@ -1,10 +1,10 @@
 """A validated environment kept as plain data, so the emergency path does not validate it again.
 
-Every command that loads an environment for deploying (`deploy`, `rollback`, `status`, `accept`)
-validates config/environments/<name>.yml in full: located YAML, the pydantic models, the cross-key
-rules. What came out is then written to .cicd/validated/<name>.json beside the project's other local
-state, with the sha256 of the environment file's bytes, of pipeline.yml's (whose secret names are
-registered for redaction) and of the code that validates (cicd/config and cicd/inputs.py).
+`cicd deploy`, `status` and `accept` validate config/environments/<name>.yml in full: located YAML,
+the pydantic models, the cross-key rules. What came out is then written to .cicd/validated/<name>.json
+beside the project's other local state, with the sha256 of the environment file's bytes, of
+pipeline.yml's (whose secret names are registered for redaction) and of the code that validates
+(cicd/config and cicd/inputs.py).
 
 `cicd rollback` reads that snapshot when all three digests still match and validates in full
 otherwise (no snapshot, an edited file, other code, an unreadable snapshot), then writes a fresh one.
