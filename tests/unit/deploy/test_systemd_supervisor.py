@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from cicd.config import load_environment
 from cicd.config.deploy import ProcessRuntime
 from cicd.deploy.runtimes import systemd
 from cicd.deploy.runtimes.base import Release, Slot
 from cicd.deploy.runtimes.process import ProcessRuntimeImpl
-from cicd.errors import DeploymentError
+from cicd.errors import ConfigValidationError, DeploymentError
 from cicd.hosts.local import LocalHost
 
 REPO = Path(__file__).resolve().parents[3]
@@ -133,3 +134,19 @@ def test_a_host_without_systemd_is_refused_before_anything_starts(tmp_path: Path
     with pytest.raises(DeploymentError, match=r"does not run systemd .* use supervisor: builtin"):
         runtime().start(host, Slot("blue", 18091), Release("1.2.0"))
     assert list(tmp_path.iterdir()) == [], "nothing written on a refused host"
+
+
+def test_an_unknown_supervisor_is_a_located_error(tmp_path: Path):
+    environments = tmp_path / "environments"
+    environments.mkdir()
+    (environments / "staging.yml").write_text(
+        "name: staging\ntype: staging\ndeploy:\n  runtime:\n    kind: process\n    command: [app]\n"
+        "    supervisor: upstart\n  colors: {blue: {port: 18091}, green: {port: 18092}}\n"
+    )
+    with pytest.raises(ConfigValidationError) as caught:
+        load_environment(tmp_path, "staging")
+    [problem] = caught.value.problems
+    assert problem.render().endswith(
+        "staging.yml:7:17: error: 'supervisor' must be one of builtin, systemd; got 'upstart' "
+        "(deploy.runtime.supervisor)"
+    )
