@@ -58,14 +58,17 @@ def test_a_rollback_after_the_request_stops_the_deploy_naming_it(client):
 
 
 def test_the_workflow_steps_pass_the_mark_from_gate_to_deploy(client, tmp_path):
-    record(client, "production", "2.0.0")
-    env = {"CICD_ENVIRONMENT": "production", "CICD_OPERATION": "deploy", "CICD_VERSION": "2.2.0"}
-    assert run_step("mark", env) == 0
+    record(client, "staging", "2.0.0")
+    env = {"CICD_ENVIRONMENT": "staging", "CICD_OPERATION": "deploy", "CICD_VERSION": "2.2.0",
+           "CICD_CONFIG_DIR": str(ROOT / "config")}
+    assert run_step("gate", env) == 0  # staging requires no approval; the gate still notes the newest
     since = (tmp_path / "out").read_text().splitlines()[1]  # since<<delimiter, value, delimiter
-    assert since == str(newest_deployment_id(client, "production"))
-    assert run_step("not-rolled-back", {**env, "CICD_SINCE_DEPLOYMENT": since}) == 0
-    record(client, "production", "2.0.0", task="deploy:rollback")
+    assert since == str(newest_deployment_id(client, "staging"))
+    assert run_step("released", {**env, "CICD_SINCE_DEPLOYMENT": since}) == 0
+    record(client, "staging", "2.0.0", task="deploy:rollback")
     with pytest.raises(CicdError):
-        run_step("not-rolled-back", {**env, "CICD_SINCE_DEPLOYMENT": since})
+        run_step("released", {**env, "CICD_SINCE_DEPLOYMENT": since})
     with pytest.raises(CicdError, match="CICD_SINCE_DEPLOYMENT"):
-        run_step("not-rolled-back", env)  # no mark from the gate: refused, never skipped
+        run_step("released", env)  # no mark from the gate: refused, never skipped
+    # A rollback is not a deploy requested before a rollback: nothing to compare.
+    assert run_step("released", {**env, "CICD_OPERATION": "rollback"}) == 0

@@ -114,9 +114,11 @@ def test_deploy_workflow_contract():
     # deployments: the newest deployment before approval (a rollback after it stops the deploy)
     assert gate["permissions"] == {"contents": "read", "actions": "read", "attestations": "read",
                                    "deployments": "read"}
-    guard = [step for step in job["steps"] if "deploy-step not-rolled-back" in step.get("run", "")]
+    guard = [step for step in job["steps"] if "deploy-step released" in step.get("run", "")]
     assert guard and guard[0]["env"]["CICD_SINCE_DEPLOYMENT"] == "${{ needs.gate.outputs.since }}"
-    assert gate["outputs"]["since"] == "${{ steps.mark.outputs.since }}"
+    assert gate["outputs"]["since"] == "${{ steps.gate.outputs.since }}"
+    released = [step.get("run", "") for step in job["steps"]].index("cicd workflows deploy-step released")
+    assert released < min(i for i, step in enumerate(job["steps"]) if "DEPLOY_SSH_KEY" in str(step))
     assert job["environment"]["name"] == "${{ inputs.environment }}"
     assert job["environment"]["deployment"] is False  # cicd opens the run's one GitHub deployment
     group = job["concurrency"]["group"]

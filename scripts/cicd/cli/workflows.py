@@ -37,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=handle_report)
 
     step = verbs.add_parser("deploy-step", help="one step of the reusable deploy workflow (env inputs)")
-    step.add_argument("step", choices=("gate", "mark", "approved", "not-rolled-back", "before", "open", "run",
-                                       "after"))
+    step.add_argument("step", choices=("gate", "released", "before", "open", "run", "after"))
     step.add_argument("--ref", default="")
     step.set_defaults(handler=handle_deploy_step)
 

@@ -270,18 +270,17 @@ def needs_approval(inputs: DeployInputs) -> bool:
 
 
 def step_gate(inputs: DeployInputs) -> int:
-    """Before anyone is asked to approve: refuse an environment whose approval GitHub would not enforce."""
-    if not needs_approval(inputs):
+    """Before anyone is asked to approve: refuse an environment whose approval GitHub would not enforce,
+    then note the environment's newest GitHub deployment (output `since`, for rollback_guard)."""
+    if needs_approval(inputs):
+        argv = ["cicd", "github", "environments", "check", "--env", inputs.environment,
+                "--config-dir", inputs.config_dir]
+        print("+ " + " ".join(argv), flush=True)
+        code = subprocess.run(argv, check=False).returncode
+        if code != 0:
+            return code
+    else:
         print(f"{inputs.environment} requires no approval")
-        return 0
-    argv = ["cicd", "github", "environments", "check", "--env", inputs.environment,
-            "--config-dir", inputs.config_dir]
-    print("+ " + " ".join(argv), flush=True)
-    return subprocess.run(argv, check=False).returncode
-
-
-def step_mark(inputs: DeployInputs) -> int:
-    """Before approval is asked: note the environment's newest GitHub deployment (rollback_guard)."""
     from cicd.github.client import GitHubClient
     from cicd.workflows.rollback_guard import newest_deployment_id
 
@@ -311,17 +310,20 @@ def step_approved(inputs: DeployInputs, env: dict[str, str]) -> int:
     return 0
 
 
-def step_not_rolled_back(inputs: DeployInputs, env: dict[str, str]) -> int:
-    """After approval: refuse a deploy requested before a rollback of the same environment."""
+def step_released(inputs: DeployInputs, env: dict[str, str]) -> int:
+    """Once GitHub released the deploy job: the approval it records (step_approved), and a deploy
+    requested before a rollback of the environment refuses instead of undoing it (rollback_guard)."""
     from cicd.github.client import GitHubClient
     from cicd.workflows.rollback_guard import refuse_if_rolled_back
 
     since = env.get("CICD_SINCE_DEPLOYMENT", "").strip()
-    if not since.isdigit():
+    if inputs.operation == "deploy" and not since.isdigit():
         raise UsageError("CICD_SINCE_DEPLOYMENT must be the gate job's deployment id (output 'since')")
-    with GitHubClient.from_env() as client:
-        refuse_if_rolled_back(client, inputs.environment, inputs.version, int(since))
-    print(f"no rollback of {inputs.environment} since this deploy was requested")
+    step_approved(inputs, env)
+    if inputs.operation == "deploy":
+        with GitHubClient.from_env() as client:
+            refuse_if_rolled_back(client, inputs.environment, inputs.version, int(since))
+        print(f"no rollback of {inputs.environment} since this deploy was requested")
     return 0
 
 
@@ -331,12 +333,8 @@ def run_step(name: str, env: dict[str, str], ref: str = "") -> int:
         inputs = with_package(inputs, Path(env.get("RUNNER_TEMP", ".cicd")) / "cicd-package")
     if name == "gate":
         return step_gate(inputs)
-    if name == "mark":
-        return step_mark(inputs)
-    if name == "approved":
-        return step_approved(inputs, env)
-    if name == "not-rolled-back":
-        return step_not_rolled_back(inputs, env)
+    if name == "released":
+        return step_released(inputs, env)
     if name == "before":
         return step_before(inputs)
     if name == "open":
