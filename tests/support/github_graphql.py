@@ -72,20 +72,43 @@ def add_pull_request(
     merge_state: str = "BLOCKED",
     draft: bool = False,
     title: str = "Bump requests from 2.31.0 to 2.32.3",
+    change_types: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A pull request as Dependabot opens one: `files` path -> (additions, deletions), `checks` check-run
     name -> conclusion (SUCCESS, FAILURE, ...; None while running), `merge_state` GitHub's
-    mergeStateStatus (BLOCKED: waiting for required checks or reviews, CLEAN: mergeable now)."""
+    mergeStateStatus (BLOCKED: waiting for required checks or reviews, CLEAN: mergeable now),
+    `change_types` path -> PatchStatus where not MODIFIED. One commit, made by the author (see
+    `push_commit` for another)."""
     head = hashlib.sha1(f"{repo}#{number}:{time.time_ns()}".encode()).hexdigest()
     record = {
         "repo": repo, "number": number, "node_id": f"PR_kw{number:08d}", "title": title, "author": author,
         "files": files if files is not None else {"requirements.txt": (1, 1)},
         "checks": checks if checks is not None else {"test": "SUCCESS"},
         "merge_state": merge_state, "draft": draft, "state": "OPEN", "head_oid": head,
-        "auto_merge": None, "merge_commit": None,
+        "auto_merge": None, "merge_commit": None, "change_types": change_types or {},
+        "commits": [commit_by(author, head)],
     }
     state.setdefault("pull_requests", []).append(record)
     return record
+
+
+def commit_by(login: str, oid: str, *, signed: bool = True) -> dict[str, Any]:
+    """A commit as GitHub shows its maker: a bot's through GitHub (its noreply address, GitHub's
+    signature); a person's with their address and, when `signed`, their own valid signature."""
+    if login.endswith("[bot]"):
+        email, user, signer = f"49699333+{login}@users.noreply.github.com", None, None
+    else:
+        email, user, signer = f"{login}@example.com", login, login
+    return {"oid": oid, "email": email, "user": user, "signed": signed,
+            "by_github": signed and login.endswith("[bot]"), "signer": signer if signed else None}
+
+
+def push_commit(record: dict[str, Any], login: str, *, signed: bool = False) -> str:
+    """Someone pushes a commit onto the pull request's branch: a new head."""
+    head = hashlib.sha1(f"{record['head_oid']}+{login}".encode()).hexdigest()
+    record["commits"].append(commit_by(login, head, signed=signed))
+    record["head_oid"] = head
+    return head
 
 
 def serve(state: dict[str, Any], permissions: dict[str, str] | None, raw: bytes) -> tuple[dict, list[str]]:
@@ -224,15 +247,19 @@ class _Root:
 def pull_object(record: dict[str, Any]) -> dict[str, Any]:
     """A PullRequest in the schema's names; fields with arguments are resolvers, as the schema has them."""
     files = [{"__typename": "PullRequestChangedFile", "path": path, "additions": add, "deletions": delete,
-              "changeType": "MODIFIED", "viewerViewedState": "UNVIEWED"}
+              "changeType": record.get("change_types", {}).get(path, "MODIFIED"),
+              "viewerViewedState": "UNVIEWED"}
              for path, (add, delete) in record["files"].items()]
     checks = [{"__typename": "CheckRun", "name": name, "conclusion": conclusion,
                "status": "COMPLETED" if conclusion else "IN_PROGRESS"}
               for name, conclusion in record["checks"].items()]
     rollup = {"state": _rollup(record["checks"]), "contexts": lambda info, **_: _connection(checks)}
     # GitHub has no rollup for a commit nothing reported on.
-    commit = {"__typename": "Commit", "oid": record["head_oid"],
-              "statusCheckRollup": rollup if checks else None}
+    # The last commit is the head (a test may move head_oid by hand); only it carries the checks.
+    made = record.get("commits") or [commit_by(record["author"], record["head_oid"])]
+    made = [*made[:-1], {**made[-1], "oid": record["head_oid"]}]
+    commits = [{"__typename": "PullRequestCommit",
+                "commit": _commit(one, rollup if checks and one is made[-1] else None)} for one in made]
     author = {"__typename": "Bot" if record["author"].endswith("[bot]") else "User",
               "login": record["author"].removesuffix("[bot]")}
     merge_commit = {"__typename": "Commit", "oid": record["merge_commit"]} if record["merge_commit"] else None
@@ -246,12 +273,29 @@ def pull_object(record: dict[str, Any]) -> dict[str, Any]:
         "deletions": sum(delete for _, delete in record["files"].values()),
         "changedFiles": len(files),
         "files": lambda info, **_: _connection(files),
-        "commits": lambda info, **_: _connection([{"__typename": "PullRequestCommit", "commit": commit}]),
+        "commits": lambda info, first=None, last=None, **_: _connection(commits, first=first, last=last),
     }
 
 
-def _connection(nodes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"totalCount": len(nodes), "nodes": nodes,
+def _commit(made: dict[str, Any], rollup: dict[str, Any] | None) -> dict[str, Any]:
+    """A Commit with its maker, as GitHub verified it."""
+    signature = {"__typename": "GpgSignature", "isValid": True, "wasSignedByGitHub": made["by_github"],
+                 "signer": {"__typename": "User", "login": made["signer"]} if made["signer"] else None}
+    return {
+        "__typename": "Commit", "oid": made["oid"], "statusCheckRollup": rollup,
+        "author": {"__typename": "GitActor", "email": made["email"],
+                   "user": {"__typename": "User", "login": made["user"]} if made["user"] else None},
+        "signature": signature if made["signed"] else None,
+    }
+
+
+def _connection(
+    nodes: list[dict[str, Any]], first: int | None = None, last: int | None = None
+) -> dict[str, Any]:
+    total = len(nodes)
+    nodes = nodes[:first] if first is not None else nodes
+    nodes = nodes[-last:] if last else nodes
+    return {"totalCount": total, "nodes": nodes,
             "pageInfo": {"hasNextPage": False, "hasPreviousPage": False,
                          "endCursor": None, "startCursor": None}}
 

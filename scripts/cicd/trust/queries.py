@@ -14,7 +14,7 @@ from typing import Any
 
 from cicd.errors import GitHubError
 from cicd.github.client import GitHubApiError, GitHubClient
-from cicd.trust.score import ChangedFile, PullRequestFacts
+from cicd.trust.score import ChangedFile, CommitFacts, PullRequestFacts
 
 PULL_REQUEST_QUERY = """
 query PullRequestForTrust($owner: String!, $name: String!, $number: Int!) {
@@ -23,7 +23,10 @@ query PullRequestForTrust($owner: String!, $name: String!, $number: Int!) {
       id number state isDraft mergeStateStatus headRefOid
       author { __typename login }
       autoMergeRequest { enabledAt }
-      files(first: 100) { totalCount nodes { path additions deletions } }
+      files(first: 100) { totalCount nodes { path additions deletions changeType } }
+      allCommits: commits(first: 100) { totalCount nodes { commit {
+        oid author { email user { login } } signature { isValid wasSignedByGitHub signer { login } }
+      } } }
       commits(last: 1) {
         nodes { commit { statusCheckRollup { state contexts(first: 100) { totalCount nodes {
           __typename
@@ -130,11 +133,26 @@ def fetch_pull(client: GitHubClient, number: int) -> PullRequestFacts:
     return PullRequestFacts(
         number=pull["number"], node_id=pull["id"], author=login, state=pull["state"], draft=pull["isDraft"],
         head_oid=pull["headRefOid"], merge_state=pull["mergeStateStatus"],
-        files=tuple(ChangedFile(f["path"], f["additions"], f["deletions"]) for f in pull["files"]["nodes"]),
+        files=tuple(ChangedFile(f["path"], f["additions"], f["deletions"], f["changeType"])
+                    for f in pull["files"]["nodes"]),
         total_files=pull["files"]["totalCount"], ci_state=rollup["state"] if rollup else None,
         failing_checks=tuple(_failing(contexts)),
         check_count=rollup["contexts"]["totalCount"] if rollup else 0,
         auto_merge_enabled=pull["autoMergeRequest"] is not None,
+        commits=tuple(_commit(node["commit"]) for node in pull["allCommits"]["nodes"]),
+        total_commits=pull["allCommits"]["totalCount"],
+    )
+
+
+def _commit(commit: dict[str, Any]) -> CommitFacts:
+    author = commit["author"] or {}
+    signature = commit["signature"] or {}
+    valid = bool(signature.get("isValid"))
+    return CommitFacts(
+        oid=commit["oid"], author_email=author.get("email"),
+        author_login=(author.get("user") or {}).get("login"),
+        signed_by_github=valid and bool(signature.get("wasSignedByGitHub")),
+        signer_login=(signature.get("signer") or {}).get("login") if valid else None,
     )
 
 

@@ -1,7 +1,9 @@
 """The trust score of a pull request, from facts already gathered: pure, no effects.
 
-Eligibility comes first and is not weighed: an author outside the policy, a changed file outside its
-paths, a draft or closed pull request, failing CI. Then five factors, each a value from 0 to 1:
+Eligibility comes first and is not weighed: an author outside the policy, a commit its author did not
+make (someone who can push to the bot's branch adds one), a changed file outside its paths or a file
+renamed or copied (GitHub shows only the new path: the old one could be anywhere), a draft or closed
+pull request, failing CI. Then five factors, each a value from 0 to 1:
 
 - ci: the head commit's check rollup (success 1, still running 0.5: GitHub's auto-merge then waits for
   the required checks anyway, nothing reported 0);
@@ -18,12 +20,15 @@ The score is the weighted mean times 100; the pull request is merged at or above
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from cicd.trust.policy import AutoMergePolicy
 
 FLAKY_AT_ZERO = 0.2  # a CI that needs a re-run this often says nothing about the change
 MAX_FILES_SEEN = 100  # files read per pull request; past it, paths cannot all be checked
+MAX_COMMITS_SEEN = 100  # commits read per pull request; past it, authorship cannot all be checked
+MOVES = ("RENAMED", "COPIED")  # change types whose source path GitHub's GraphQL does not show
 FAILED_CI = ("FAILURE", "ERROR")
 
 
@@ -32,6 +37,27 @@ class ChangedFile:
     path: str
     additions: int
     deletions: int
+    change_type: str = "MODIFIED"  # GitHub's PatchStatus: ADDED, DELETED, MODIFIED, RENAMED, COPIED, ...
+
+
+@dataclass(frozen=True)
+class CommitFacts:
+    """Who made one commit of the pull request, as GitHub verified it."""
+
+    oid: str
+    author_email: str | None
+    author_login: str | None  # the GitHub user the author email belongs to (None for a bot)
+    signed_by_github: bool  # a valid signature made with GitHub's own key (a bot's commits carry one)
+    signer_login: str | None  # whose valid signature it carries otherwise
+
+    def made_by(self, login: str) -> bool:
+        """A bot's commit is made through GitHub (its noreply address, GitHub's signature); a person's
+        carries that person's own valid signature."""
+        if login.endswith("[bot]"):
+            noreply = re.fullmatch(r"\d+\+" + re.escape(login) + r"@users\.noreply\.github\.com",
+                                   self.author_email or "")
+            return noreply is not None and self.signed_by_github
+        return self.author_login == login and self.signer_login == login
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,8 @@ class PullRequestFacts:
     failing_checks: tuple[str, ...] = ()
     check_count: int = 0
     auto_merge_enabled: bool = False  # GitHub's auto-merge is on already (an earlier decision)
+    commits: tuple[CommitFacts, ...] = ()
+    total_commits: int = 0
 
     @property
     def paths(self) -> list[str]:
@@ -123,13 +151,31 @@ def eligibility(policy: AutoMergePolicy, pull: PullRequestFacts) -> list[str]:
         reasons.append(f"{pull.total_files} changed files: more than the {MAX_FILES_SEEN} checked for paths")
     outside = [path for path in pull.paths if not policy.allows_path(path)]
     if outside:
-        shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-        reasons.append(f"changes paths outside the policy: {shown}")
+        reasons.append(f"changes paths outside the policy: {_listed(outside)}")
+    moved = [f.path for f in pull.files if f.change_type in MOVES]
+    if moved:
+        reasons.append(f"renames or copies files (the source path is not checked): {_listed(moved)}")
+    reasons += authorship(pull)
     if pull.state != "OPEN":
         reasons.append(f"the pull request is {pull.state.lower()}")
     elif pull.draft:
         reasons.append("the pull request is a draft")
     return reasons
+
+
+def authorship(pull: PullRequestFacts) -> list[str]:
+    """A pull request is its author's only when every commit on it is: a push by anyone else to the
+    bot's branch must not ride on the bot's name."""
+    if pull.total_commits > MAX_COMMITS_SEEN:
+        return [f"{pull.total_commits} commits: more than the {MAX_COMMITS_SEEN} checked for authorship"]
+    foreign = [commit.oid[:12] for commit in pull.commits if not commit.made_by(pull.author)]
+    if foreign:
+        return [f"commits not made by {pull.author}: {_listed(foreign)}"]
+    return []
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
 
 
 def ci_factor(pull: PullRequestFacts, weight: float) -> Factor:

@@ -327,3 +327,25 @@ def test_a_push_between_scoring_and_merging_is_never_merged(api):
             queries.enable_auto_merge(client, scored, "squash")
     assert "Head branch was modified" in str(moved.value) and "scores it" in str(moved.value)
     assert record["auto_merge"] is None
+
+
+def test_a_push_by_someone_else_onto_the_bots_branch_or_a_rename_is_never_merged(api, config, tmp_path):
+    """Write access to Dependabot's branch is not Dependabot: a commit pushed there by anyone else (or
+    written under the bot's address without GitHub's signature) makes the pull request ineligible, and
+    so does a rename, whose source path GitHub's GraphQL does not show."""
+    state, accepting = ledger(tmp_path), policy(config, 0)
+    pushed = github_graphql.add_pull_request(api.state, REPO, 18, files={"constraints.txt": (1, 1)})
+    head = github_graphql.push_commit(pushed, "mallory", signed=True)
+    forged = github_graphql.add_pull_request(api.state, REPO, 19, files={"constraints.txt": (1, 1)})
+    github_graphql.push_commit(forged, "dependabot[bot]", signed=False)
+    github_graphql.add_pull_request(api.state, REPO, 20, files={"constraints.txt": (0, 0)},
+                                    change_types={"constraints.txt": "RENAMED"})
+    clean = github_graphql.add_pull_request(api.state, REPO, 21, files={"constraints.txt": (1, 1)})
+    with GitHubClient.from_env() as client:
+        outcomes = {number: run_automerge(client, state, accepting, number) for number in (18, 19, 20, 21)}
+    assert outcomes[18].decision.blockers == (f"commits not made by dependabot[bot]: {head[:12]}",)
+    assert outcomes[19].decision.blockers[0].startswith("commits not made by dependabot[bot]")
+    assert outcomes[20].decision.blockers[0].startswith("renames or copies files")
+    assert [outcomes[n].decision.verdict for n in (18, 19, 20, 21)] == ["not-eligible"] * 3 + ["merge"]
+    assert pushed["auto_merge"] is forged["auto_merge"] is None and clean["auto_merge"] is not None
+    assert f"- commits not made by dependabot[bot]: {head[:12]}" in comments(api, 18)[0]

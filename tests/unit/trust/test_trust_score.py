@@ -12,6 +12,7 @@ from cicd.trust import history
 from cicd.trust.policy import AutoMergePolicy, glob_match
 from cicd.trust.score import (
     ChangedFile,
+    CommitFacts,
     Evidence,
     PullRequestFacts,
     TrackRecord,
@@ -33,6 +34,8 @@ PULL = PullRequestFacts(
 
 
 NO_RECORD = TrackRecord()
+BOT_EMAIL = "49699333+dependabot[bot]@users.noreply.github.com"
+BY_BOT = CommitFacts("b" * 40, BOT_EMAIL, None, signed_by_github=True, signer_login=None)
 
 
 def evidence(pull=PULL, *, runs=20, flaky=0, similar=NO_RECORD, author=NO_RECORD) -> Evidence:
@@ -96,12 +99,32 @@ def test_failing_ci_blocks_whatever_the_score_and_running_ci_counts_half():
         ({"draft": True}, "the pull request is a draft"),
         ({"state": "MERGED"}, "the pull request is merged"),
         ({"total_files": 101}, "101 changed files: more than the 100 checked for paths"),
+        # GitHub shows a rename by its new path only: the file it removed is never checked.
+        ({"files": (ChangedFile("constraints.txt", 0, 0, "RENAMED"),)},
+         "renames or copies files (the source path is not checked): constraints.txt"),
+        ({"files": (ChangedFile(".github/actions/x/a.yml", 3, 0, "COPIED"),)}, "renames or copies files"),
+        # Someone who can push to the bot's branch adds a commit: the bot's name does not cover it.
+        ({"commits": (BY_BOT, CommitFacts("c" * 40, "mallory@example.com", "mallory", False, "mallory"))},
+         "commits not made by dependabot[bot]: cccccccccccc"),
+        # The bot's address written by hand into an unsigned (or someone else's signed) commit.
+        ({"commits": (CommitFacts("d" * 40, BOT_EMAIL, None, False, None),)}, "commits not made by"),
+        ({"commits": (CommitFacts("e" * 40, BOT_EMAIL, None, False, "mallory"),)}, "commits not made by"),
+        ({"commits": (BY_BOT,), "total_commits": 101}, "101 commits: more than the 100 checked"),
     ],
 )
 def test_what_the_policy_does_not_cover_is_never_scored(change, reason):
     decision = decide(POLICY.model_copy(update={"threshold": 0}), evidence(replace(PULL, **change)))
     assert decision.verdict == "not-eligible" and decision.score is None and decision.factors == ()
     assert any(blocker.startswith(reason) for blocker in decision.blockers)
+
+
+def test_commits_by_the_bot_through_github_are_its_own_and_a_persons_need_their_signature():
+    assert BY_BOT.made_by("dependabot[bot]") and not BY_BOT.made_by("renovate[bot]")
+    lookalike = CommitFacts("f" * 40, "1+dependabot[bot]@users.noreply.github.com.evil.io", None, True, None)
+    assert not lookalike.made_by("dependabot[bot]")
+    signed = CommitFacts("f" * 40, "alice@example.com", "alice", signed_by_github=False, signer_login="alice")
+    assert signed.made_by("alice") and not replace(signed, signer_login=None).made_by("alice")
+    assert decide(POLICY, evidence(replace(PULL, commits=(BY_BOT,), total_commits=1))).eligible
 
 
 def test_weights_are_normalised_and_a_zero_weight_factor_does_not_count():
