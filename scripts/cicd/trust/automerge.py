@@ -99,7 +99,7 @@ def ledger_entry(
     pull: PullRequestFacts, decision: Decision, evidence: Evidence | None, sources: dict[str, Any],
     result: str, ok: bool,
 ) -> dict[str, Any]:
-    merge_requested = decision.merge and ok and not result.startswith("dry run")
+    merge_requested = decision.merge and ok and not result.startswith(("dry run", "not merged"))
     details: dict[str, Any] = {
         "pr": pull.number, "node_id": pull.node_id, "author": pull.author, "head_oid": pull.head_oid,
         "paths": pull.paths, "diff_lines": pull.diff_lines, "ci_state": pull.ci_state,

@@ -197,7 +197,9 @@ def enable_auto_merge(client: GitHubClient, pull: PullRequestFacts, method: str)
 
     GitHub refuses auto-merge for a pull request that is mergeable right now (clean or unstable status:
     nothing left to wait for); that one is merged directly, still only at the scored head and still
-    subject to branch protection, which GitHub enforces on the merge itself.
+    subject to branch protection, which GitHub enforces on the merge itself. Only when CI has passed,
+    though: mergeable with checks still running means no check is required, so nothing would wait for
+    them (the next CI completion scores it again).
     """
     variables = {"id": pull.node_id, "method": method.upper(), "head": pull.head_oid}
     try:
@@ -206,6 +208,9 @@ def enable_auto_merge(client: GitHubClient, pull: PullRequestFacts, method: str)
     except GitHubGraphQLError as err:
         if "clean status" not in str(err) and "unstable status" not in str(err):
             raise
+    if pull.ci_state != "SUCCESS":
+        return ("not merged: CI has not passed on the head yet and no required check would hold the merge; "
+                "its next CI completion scores it again")
     data = graphql(client, MERGE_NOW, variables, "mergePullRequest")
     return f"merged ({data['mergePullRequest']['pullRequest']['mergeCommit']['oid'][:12]})"
 

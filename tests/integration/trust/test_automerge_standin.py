@@ -349,3 +349,18 @@ def test_a_push_by_someone_else_onto_the_bots_branch_or_a_rename_is_never_merged
     assert [outcomes[n].decision.verdict for n in (18, 19, 20, 21)] == ["not-eligible"] * 3 + ["merge"]
     assert pushed["auto_merge"] is forged["auto_merge"] is None and clean["auto_merge"] is not None
     assert f"- commits not made by dependabot[bot]: {head[:12]}" in comments(api, 18)[0]
+
+
+def test_a_mergeable_pull_request_with_ci_still_running_is_not_merged_directly(api, config, tmp_path):
+    """Mergeable now while checks run: no check is required, so GitHub would not wait for CI. The gate
+    merges directly only on a head whose CI passed."""
+    record = github_graphql.add_pull_request(api.state, REPO, 22, merge_state="UNSTABLE",
+                                             files={"constraints.txt": (1, 1)}, checks={"test": None})
+    state = ledger(tmp_path)
+    with GitHubClient.from_env() as client:
+        outcome = run_automerge(client, state, policy(config, 10), 22)
+    assert state.audit_entries(1)[0].details["merge_requested"] is False  # no earlier merge to learn from
+    assert outcome.decision.merge and outcome.decision.factors[0].value == 0.5
+    assert record["state"] == "OPEN" and record["merge_commit"] is None
+    assert outcome.result.startswith("not merged: CI has not passed on the head yet")
+    assert "**Result:** not merged: CI has not passed" in comments(api, 22)[0]
