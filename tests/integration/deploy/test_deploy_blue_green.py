@@ -53,6 +53,15 @@ def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(projec
     project.add_env("staging")
     for version in ("1.0.0", "1.1.0"):
         project.must_deploy("staging", version)
+    # The deploys left a snapshot of the validated file; an edit since is validated, never trusted.
+    assert (project.root / ".cicd" / "validated" / "staging.json").is_file()
+    env_file = project.config_dir / "environments" / "staging.yml"
+    good = env_file.read_text()
+    env_file.write_text(good.replace("warm_seconds: 120", "warm_seconds: -1"))
+    refused = project.cicd("rollback", "--env", "staging", "--reason", "bad numbers")
+    assert refused.returncode != 0 and "(deploy.warm_seconds)" in last_line(refused), refused.stderr
+    assert live_version(project, "staging") == "1.1.0"
+    env_file.write_text(good)
 
     started = time.monotonic()
     warm = project.cicd("rollback", "--env", "staging", "--reason", "bad numbers")
