@@ -136,6 +136,22 @@ def _warn_overdue_drill(env, target) -> None:
         annotate("warning", warning)
 
 
+def promotion_notice(record, environment: str) -> list[str] | None:
+    """An open promotion, for whoever looks at status first: where it stands and, while the stable
+    version still has traffic, that `cicd rollback` would roll that one back too (abort keeps it)."""
+    from cicd.promotion.run import describe, load
+
+    promotion = load(record)
+    if promotion is None or not promotion.open:
+        return None
+    env, stable = environment, promotion.stable_version
+    lines = [f"promotion: {promotion.version} {describe(promotion)}; `cicd promotion status --env {env}`"]
+    if promotion.weight < 100 and promotion.status != "rolling-back":
+        lines.append(f"  to stop it and keep {stable}: cicd promotion abort --env {env} --reason TEXT "
+                     f"(cicd rollback would also roll {stable} back)")
+    return lines
+
+
 def _record(target, env, *, dry_run: bool = False):
     from cicd.deploy.record import NullRecord, open_record
 
@@ -254,10 +270,13 @@ def run_status(args: argparse.Namespace) -> int:
     from cicd.deploy.status import environment_status, render_status
 
     env, target = _target(args)
-    state = environment_status(target, _record(target, env))
+    record = _record(target, env)
+    state = environment_status(target, record)
+    notice = promotion_notice(record, env.name)
+    state["promotion"] = notice
     if args.json:
         print(json.dumps(state, indent=2))
     else:
-        sys.stdout.write(render_status(state))
+        sys.stdout.write(render_status(state) + "".join(f"{line}\n" for line in notice or []))
     _warn_overdue_drill(env, target)
     return int(state["exit_code"])  # 0 healthy, 3 degraded, 4 down (docs/RUNBOOKS.md)

@@ -140,6 +140,11 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
         started = promotion(project, "start", "--version", "3.0.0", "--artifact", str(broken))
         assert started.returncode == 0, started.stdout + started.stderr
         assert state_of(project)["status"] == "canary"
+        # On call looks at status first: the promotion, and that abort (not rollback) keeps 1.0.0.
+        status = project.cicd("status", "--env", "production")
+        assert "promotion: 3.0.0 canary (20 % on green, stable 1.0.0 on blue)" in status.stdout, status.stdout
+        assert ("to stop it and keep 1.0.0: cicd promotion abort --env production --reason TEXT "
+                "(cicd rollback would also roll 1.0.0 back)") in status.stdout
         time.sleep(2)  # the canary serves (and fails) a share of real requests
         seen = advance_until(project, "rolled-back")  # well before the 30 s step delay
     finally:
@@ -150,6 +155,8 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
     assert "blue=100 green=0" in traffic_marker(project)
     assert live_version(project, "production") == "1.0.0"
     assert current_version(project) == "1.0.0"
+    after = project.cicd("status", "--env", "production", "--json")
+    assert json.loads(after.stdout)["promotion"] is None  # finished: nothing to say
     outputs = (project.root / "github-output").read_text()  # promotion-monitor.yml records it on GitHub
     assert "rolled_back_to<<" in outputs and "\n1.0.0\n" in outputs
     actions = ledger_actions(project)
