@@ -12,8 +12,9 @@ What it serves: `repository(owner:, name:) { autoMergeAllowed, pullRequest(numbe
 `nodes(ids:)` for pull requests, and the mutations `enablePullRequestAutoMerge`,
 `disablePullRequestAutoMerge` and `mergePullRequest` with GitHub's refusals: auto-merge off for the
 repository, a pull request already in clean status (or unstable: nothing left to wait for), a draft, a
-closed one, a head that moved (expectedHeadOid), and a token whose job lacks `contents: write` and
-`pull-requests: write`.
+closed one, a head that moved (expectedHeadOid), a token whose job lacks `contents: write` and
+`pull-requests: write`, and a job's token (a GitHub App's, which never holds the `workflows`
+permission) asked to merge a pull request that changes a file under .github/workflows/.
 To refresh the schema: `npm pack @octokit/graphql-schema`, then gzip -9n its schema.graphql here.
 """
 
@@ -223,8 +224,19 @@ class _Root:
         if record["merge_state"] in ("CLEAN", "UNSTABLE"):
             status = record["merge_state"].lower()
             raise Refused("UNPROCESSABLE", f"Pull request Pull request is in {status} status")
+        self._may_change_workflows(record, "enablePullRequestAutoMerge")
         record["auto_merge"] = {"enabledAt": now_iso(), "mergeMethod": input.get("mergeMethod", "MERGE")}
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": pull_object(record)}
+
+    def _may_change_workflows(self, record: dict[str, Any], field: str) -> None:
+        """A job's token is a GitHub App's, and no `permissions:` key grants it `workflows`."""
+        if self.permissions is None:
+            return
+        for path in record["files"]:
+            if path.startswith(".github/workflows/"):
+                message = ("Pull request refusing to allow a GitHub App to create or update workflow "
+                           f"`{path}` without `workflows` permission ({field})")
+                raise Refused("UNPROCESSABLE", message)
 
     def disable_auto_merge(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         self._allow("disablePullRequestAutoMerge")
@@ -239,6 +251,7 @@ class _Root:
         record = self._pull(input)
         if record["state"] != "OPEN" or record["draft"] or record["merge_state"] not in ("CLEAN", "UNSTABLE"):
             raise Refused("UNPROCESSABLE", "Pull request is not mergeable")
+        self._may_change_workflows(record, "mergePullRequest")
         merged = hashlib.sha1(f"merge:{record['head_oid']}".encode()).hexdigest()
         record.update(state="MERGED", merge_commit=merged)
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": pull_object(record)}

@@ -73,6 +73,8 @@ HINTS = {
     "Auto merge is not allowed": "an administrator turns on Settings > General > Allow auto-merge",
     "Resource not accessible": "the job needs permissions contents: write and pull-requests: write",
     "Head branch was modified": "the pull request changed after it was scored; its next CI run scores it",
+    "without `workflows` permission": "a job's GITHUB_TOKEN can never merge a change to .github/workflows/: "
+    "take those files out of the policy's paths and merge such updates by hand",
 }
 GATEWAY_ERRORS = (502, 503, 504)
 QUERY_TRIES = 3

@@ -364,3 +364,22 @@ def test_a_mergeable_pull_request_with_ci_still_running_is_not_merged_directly(a
     assert record["state"] == "OPEN" and record["merge_commit"] is None
     assert outcome.result.startswith("not merged: CI has not passed on the head yet")
     assert "**Result:** not merged: CI has not passed" in comments(api, 22)[0]
+
+
+def test_a_job_token_cannot_merge_a_workflow_change_and_says_what_to_do(api, config, tmp_path, monkeypatch):
+    """GitHub refuses a GitHub App's token (a job's GITHUB_TOKEN) a merge that changes .github/workflows/:
+    one line with the fix, recorded; the repository's own policy leaves those files to a person."""
+    record = github_graphql.add_pull_request(api.state, REPO, 23, files={".github/workflows/ci.yml": (1, 1)})
+    api.issue_token("ghs_gate", {"contents": "write", "pull-requests": "write", "actions": "read",
+                                 "deployments": "read", "checks": "read", "statuses": "read"})
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_gate")
+    state = ledger(tmp_path)
+    with GitHubClient.from_env() as client, pytest.raises(GitHubError) as refused:
+        run_automerge(client, state, policy(config, 0), 23)
+    assert "without `workflows` permission (enablePullRequestAutoMerge) (UNPROCESSABLE)" in str(refused.value)
+    assert "take those files out of the policy's paths" in str(refused.value)
+    assert record["auto_merge"] is None and state.audit_entries(1)[0].outcome == "error"
+
+    repository = load_policy(ROOT / "config" / "automerge.yml", ROOT / "config")
+    assert not repository.allows_path(".github/workflows/ci.yml")
+    assert repository.allows_path(".github/actions/setup-cicd/action.yml")
