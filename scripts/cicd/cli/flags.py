@@ -78,7 +78,9 @@ def run_list(args: argparse.Namespace) -> int:
     from cicd.flags.definitions import flag_names, summarize
     from cicd.flags.publish import flag_target
 
-    data, source = flag_target(args.config_dir, args.env).current()
+    target = flag_target(args.config_dir, args.env)
+    data, source = target.current()
+    warn_if_split(target)
     print(f"flags of {args.env} (from {source}):")
     names = flag_names(data)
     width = max((len(name) for name in names), default=4)
@@ -95,11 +97,27 @@ def run_show(args: argparse.Namespace) -> int:
     from cicd.flags.definitions import get_flag, summarize
     from cicd.flags.publish import flag_target
 
-    data, source = flag_target(args.config_dir, args.env).current()
+    target = flag_target(args.config_dir, args.env)
+    data, source = target.current()
+    warn_if_split(target)
     flag = get_flag(data, args.name)
     print(f"{args.name} in {args.env} (from {source}): {summarize(data, args.name).describe()}")
     print(json.dumps(flag, indent=2))
     return 0
+
+
+def warn_if_split(target) -> None:
+    """What list and show read is the first host's file; say so when another host has a different one."""
+    from cicd.gha import annotate
+
+    others = target.disagreeing()
+    if others:
+        first, env = target.hosts[0].name, target.environment
+        warning = (f"the flag file on {', '.join(others)} differs from {first}'s (a change stopped "
+                   f"half-way?): repeat the change, or publish {target.config_file} with "
+                   f"cicd flags push --env {env}")
+        print(f"warning: {warning}", file=sys.stderr)
+        annotate("warning", warning)
 
 
 def _report(what: str, env: str, published) -> int:

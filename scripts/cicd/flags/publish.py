@@ -62,6 +62,13 @@ class FlagTarget:
             raise CicdError(f"{where} is not valid JSON ({err})", hint=hint) from err
         return data if isinstance(data, dict) else None
 
+    def disagreeing(self) -> list[str]:
+        """Hosts whose flag file differs from the first host's. A change reaches every host or none,
+        so a difference is a change killed between two hosts (or a hand edit): the first host, which
+        list and show read, then says nothing about the others."""
+        first = self.hosts[0].get(live_path(self.hosts[0], self.environment))
+        return [host.name for host in self.hosts[1:] if host.get(live_path(host, self.environment)) != first]
+
     def read_config(self) -> dict:
         checked = check_flag_file(self.config_file)
         if checked.problems:

@@ -127,3 +127,27 @@ def test_cicd_validate_checks_the_flag_a_verification_would_turn_off(tmp_path):
     assert "flags/staging.json does not define" in problem and "(colour, quote-v2)" in problem
     (config / "environments" / "staging.yml").write_text(named.replace("quote-v3", "quote-v2"))
     assert validate_config(config) == 3
+
+
+def test_list_and_show_warn_when_a_host_has_another_flag_file(tmp_path, capsys):
+    """A change killed between two hosts leaves them different; list and show read the first host only,
+    so they say which hosts differ and how to make them agree."""
+    from cicd.cli.flags import warn_if_split
+
+    roots = [tmp_path / name for name in ("a", "b", "c")]
+    for root in roots:
+        root.mkdir()
+    hosts = [LocalHost(root.name, cwd=str(root)) for root in roots]
+    target = FlagTarget("staging", hosts, tmp_path / "config" / "flags" / "staging.json", lambda: None)
+    write_everywhere(target, GOOD)
+    assert target.disagreeing() == []
+    warn_if_split(target)
+    assert capsys.readouterr().err == ""
+
+    write_everywhere(FlagTarget("staging", hosts[:2], target.config_file, lambda: None),
+                     with_state(GOOD, "quote-v2", False))  # killed before host c
+    assert target.disagreeing() == ["c"]
+    warn_if_split(target)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("warning: the flag file on c differs from a's (a change stopped half-way?)")
+    assert err.endswith(f"publish {target.config_file} with cicd flags push --env staging")
