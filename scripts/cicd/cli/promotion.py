@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("--reason", required=True, help="why, recorded in the ledger")
+        action.add_argument("--wait", action="store_true", help="wait for the lock, not fail at once")
         action.set_defaults(handler=handler)
     actions.choices["resume"].add_argument(
         "--override-approval", metavar="WHY",
@@ -172,7 +173,7 @@ def run_resume(args: argparse.Namespace) -> int:
     required = env.approval.required and not (promotion and promotion.automatic)
     override = reason_from_user(args.override_approval)
     reason = approved_reason(args.env, required, reason_from_user(args.reason), override) or "resumed"
-    state = resume(target, record, Reporter(), reason)
+    state = resume(target, record, Reporter(), reason, wait=args.wait)
     _summary(f"promotion of `{state.version}` in `{args.env}`: {describe(state)}")
     return 0
 
@@ -184,6 +185,6 @@ def run_abort(args: argparse.Namespace) -> int:
     from cicd.promotion.run import describe
 
     _, target, record = _target(args)
-    state = abort(target, record, Reporter(), reason_from_user(args.reason) or "aborted")
+    state = abort(target, record, Reporter(), reason_from_user(args.reason) or "aborted", wait=args.wait)
     _summary(f"promotion of `{state.version}` in `{args.env}`: {describe(state)}")
     return 0

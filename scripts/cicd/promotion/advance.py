@@ -37,8 +37,8 @@ def advance(target: Target, record: Any, out: Reporter) -> PromotionState | None
         return state
 
 
-def resume(target: Target, record: Any, out: Reporter, reason: str) -> PromotionState:
-    with _locked(target, record, "resume the promotion"):
+def resume(target: Target, record: Any, out: Reporter, reason: str, *, wait: bool = False) -> PromotionState:
+    with _locked(target, record, "resume the promotion", wait=wait):
         state = _open(target, record)
         if state.status != machine.PAUSED:
             raise CicdError(
@@ -50,14 +50,16 @@ def resume(target: Target, record: Any, out: Reporter, reason: str) -> Promotion
         return _apply(target, record, out, replace(again, revision=state.revision), decision, state)
 
 
-def abort(target: Target, record: Any, out: Reporter, reason: str) -> PromotionState:
-    with _locked(target, record, "abort the promotion"):
+def abort(target: Target, record: Any, out: Reporter, reason: str, *, wait: bool = False) -> PromotionState:
+    with _locked(target, record, "abort the promotion", wait=wait):
         state = _open(target, record)
         return _apply(target, record, out, state, Decision("rollback", f"aborted: {reason}"), state)
 
 
-def _locked(target: Target, record: Any, why: str):
-    return record.lock(owner=why, reason=why, ttl=target.settings.lock_ttl_seconds, wait=False)
+def _locked(target: Target, record: Any, why: str, *, wait: bool = False):
+    """advance never waits (the next scheduled run tries again); a person's resume or abort may, behind
+    an advance that holds the lock for seconds or a start that holds it through its gates."""
+    return record.lock(owner=why, reason=why, ttl=target.settings.lock_ttl_seconds, wait=wait)
 
 
 def _open(target: Target, record: Any) -> PromotionState:

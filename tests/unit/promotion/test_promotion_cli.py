@@ -54,3 +54,32 @@ def test_resume_needs_approval_outside_actions_unless_hands_off(tmp_path, monkey
     write(tmp_path, "true")  # hands-off: nothing to approve, so it gets as far as the (empty) state
     assert main(argv) == 1
     assert "no promotion recorded" in capsys.readouterr().err
+
+
+def test_abort_while_an_advance_holds_the_lock_fails_at_once_or_waits_with_wait(tmp_path, capsys):
+    """On call aborts at the moment a scheduled advance holds the lock: one line whose hint (--wait)
+    works, and with --wait the abort goes on as soon as the lock is free."""
+    import threading
+
+    from cicd.hosts.local import LocalHost
+    from cicd.state import LockOwner, open_state
+
+    config = write(tmp_path, "false")
+    store = open_state("production", str(tmp_path / "state.db"), LocalHost(cwd=str(tmp_path)))
+    argv = ["promotion", "abort", "--env", "production", "--config-dir", str(config), "--reason", "bad"]
+    held = store.locked(LockOwner.current("scheduler"), ttl_seconds=30, reason="advance the promotion")
+    held.__enter__()
+    releaser = threading.Timer(1.0, held.__exit__, (None, None, None))
+    try:
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: production is locked by") and "wait with --wait" in err, err
+        assert len(err.splitlines()) == 1
+        releaser.start()
+        assert main([*argv, "--wait"]) == 1  # it got the lock: the (empty) state is what stops it now
+        assert "no promotion recorded" in capsys.readouterr().err
+    finally:
+        if releaser.ident is None:
+            held.__exit__(None, None, None)
+        else:
+            releaser.join()
