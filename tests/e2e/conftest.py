@@ -288,7 +288,10 @@ class Act:
         for name, value in {"E2E_SUITE_DIR": str(self.repo), "E2E_CALLER_DIR": str(self.repo),
                             "E2E_ARTIFACTS_DIR": str(self.artifacts),
                             "E2E_REPOS_DIR": str(self.work / "repos"), "GITHUB_RUN_ID": str(run_id),
-                            "E2E_RUNNER_API": self.api_url, "E2E_HOMES_DIR": str(homes), **self.env}.items():
+                            "E2E_RUNNER_API": self.api_url, "E2E_HOMES_DIR": str(homes),
+                            # the run's own workflow: what a called workflow's jobs are granted by its caller
+                            "E2E_TOP_WORKFLOW_PATH": str(self.repo / ".github" / "workflows" / workflow),
+                            **self.env}.items():
             argv += ["--env", f"{name}={value}"]
         for name, value in self.variables.items():
             argv += ["--var", f"{name}={value}"]

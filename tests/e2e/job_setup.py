@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 POLL_SECONDS = 0.3
@@ -27,14 +28,18 @@ def call(method: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(os.environ["E2E_RUNNER_API"] + path, data=data, method=method,
                                      headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as err:  # GitHub would not start the job: say why, as it does
+        sys.exit(f"::error::{json.load(err).get('message')}")
 
 
 def start_job() -> dict:
     return call("POST", "/_runner/jobs", {
         "run_id": os.environ["GITHUB_RUN_ID"], "repository": os.environ["GITHUB_REPOSITORY"],
         "workflow_path": os.environ["E2E_WORKFLOW_PATH"], "job": os.environ["E2E_JOB_ID"],
+        "top_workflow_path": os.environ.get("E2E_TOP_WORKFLOW_PATH", ""),
         "environment": os.environ.get("E2E_ENVIRONMENT", ""),
         "concurrency": os.environ.get("E2E_CONCURRENCY", ""),
         "sha": os.environ.get("GITHUB_SHA", ""), "event": os.environ.get("GITHUB_EVENT_NAME", ""),

@@ -665,12 +665,15 @@ class GitHubApiStandIn:
             else:
                 raise ApiError(404, "Not Found")
             status, data = 200, runner.runner_view(job)
+        except PermissionError as err:  # GitHub does not start the job
+            status, data = 422, {"message": str(err)}
         except (ApiError, LookupError, KeyError, ValueError) as err:
             status, data = getattr(err, "status", 400), {"message": str(err)}
         return status, {"content-type": "application/json"}, json.dumps(data).encode()
 
     def _start_job(self, request: dict[str, Any]) -> dict[str, Any]:
-        permissions = runner.job_permissions(Path(request["workflow_path"]), request["job"])
+        top = Path(request["top_workflow_path"]) if request.get("top_workflow_path") else None
+        permissions = runner.job_permissions(Path(request["workflow_path"]), request["job"], top)
         environment = self._named_environment(request["repository"], request.get("environment") or "")
         job = runner.new_job(request, self._next_id(), permissions, runner.protected(environment))
         self.state["jobs"].append(job)

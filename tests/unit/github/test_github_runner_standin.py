@@ -99,3 +99,24 @@ def test_the_runs_review_history_proves_who_approved_the_job(api, github_env):
         with pytest.raises(CicdError):
             recorded_approval(client, "777", "staging")  # an approval is for the Environment it names
     assert call(api, "GET", f"/_runner/jobs/{job['id']}")[1]["state"] == "approved"
+
+
+def test_a_called_workflows_job_is_capped_by_its_callers_grant(tmp_path):
+    caller = tmp_path / "caller.yml"
+    called = tmp_path / "deploy.yml"
+    called.write_text("on: workflow_call\njobs:\n"
+                      "  asks: {runs-on: x, permissions: {deployments: write}, steps: []}\n"
+                      "  inherits: {runs-on: x, steps: []}\n")
+    caller.write_text("on: push\npermissions: {}\njobs:\n"
+                      "  call: {permissions: {deployments: read, contents: read},\n"
+                      "         uses: ./.github/workflows/deploy.yml}\n")
+    assert job_permissions(called, "inherits", caller) == {"deployments": "read", "contents": "read"}
+    with pytest.raises(PermissionError, match="The nested job 'asks' is requesting 'deployments: write', "
+                                              "but is only allowed 'deployments: read'"):
+        job_permissions(called, "asks", caller)
+    caller.write_text(caller.read_text().replace("deployments: read", "deployments: write"))
+    assert job_permissions(called, "asks", caller) == {"deployments": "write"}
+    # The suite's own callers grant what deploy.yml's jobs ask for.
+    for name in ("cd-production.yml", "cd-staging.yml", "rollback.yml"):
+        for job in ("gate", "deploy"):
+            job_permissions(DEPLOY, job, DEPLOY.parent / name)
