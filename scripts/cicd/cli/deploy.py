@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from cicd import gha, identity
@@ -137,8 +138,7 @@ def _warn_overdue_drill(env, target) -> None:
 
 
 def promotion_notice(record, environment: str) -> list[str] | None:
-    """An open promotion, for whoever looks at status first: where it stands and, while the stable
-    version still has traffic, that `cicd rollback` would roll that one back too (abort keeps it)."""
+    """An open promotion, for whoever looks at status first: where it stands and how to stop it."""
     from cicd.promotion.run import describe, load
 
     promotion = load(record)
@@ -146,9 +146,9 @@ def promotion_notice(record, environment: str) -> list[str] | None:
         return None
     env, stable = environment, promotion.stable_version
     lines = [f"promotion: {promotion.version} {describe(promotion)}; `cicd promotion status --env {env}`"]
-    if promotion.weight < 100 and promotion.status != "rolling-back":
-        lines.append(f"  to stop it and keep {stable}: cicd promotion abort --env {env} --reason TEXT "
-                     f"(cicd rollback would also roll {stable} back)")
+    if promotion.status != "rolling-back":
+        lines.append(f"  to stop it: cicd rollback --env {env} --reason TEXT "
+                     f"(every request back on {stable}, which stays live)")
     return lines
 
 
@@ -237,9 +237,11 @@ def run_rollback(args: argparse.Namespace) -> int:
     if args.steal_stale_lock and not (args.reason or "").strip():
         raise UsageError("--steal-stale-lock needs --reason TEXT: the ledger records why a lock was taken")
     env, target = _target(args, from_snapshot=True)
-    outcome = rollback(
+    record = _record(target, env)
+    outcome = None if args.to else _end_promotion(target, record, args)
+    outcome = outcome or rollback(
         target,
-        _record(target, env),
+        record,
         to=args.to,
         reason=args.reason,
         actor=identity.actor(),
@@ -252,6 +254,37 @@ def run_rollback(args: argparse.Namespace) -> int:
     rollback_done(env, outcome)
     _publish(outcome, target)
     return 0
+
+
+def _end_promotion(target, record, args):
+    """A rollback during a hands-off promotion ends it: every request back on the stable version, which
+    stays live (rolling that one back too is a second `cicd rollback`). None when none is open."""
+    raw = record.state.promotion()
+    if not raw:  # the common case reads one row and imports nothing more
+        return None
+    from cicd.promotion.machine import PromotionState
+
+    if not PromotionState.from_json(raw).open:
+        return None
+    from cicd.deploy.execution import Outcome
+    from cicd.deploy.report import Reporter
+    from cicd.promotion.advance import end_for_rollback
+
+    started = time.monotonic()
+    out = Reporter()
+    if args.steal_stale_lock:
+        from cicd.deploy.lockholder import steal_if_dead
+
+        out.phase("warn", "lock", steal_if_dead(record, target.environment, args.reason))
+    ended = end_for_rollback(target, record, out, args.reason or "rollback", wait=args.wait)
+    if ended is None:
+        return None
+    out.line(f"rollback: the promotion of {ended.version} ended; {ended.stable_version} stays live "
+             f"(`cicd rollback --env {target.environment}` again rolls that one back)")  # fmt: skip
+    seconds = time.monotonic() - started
+    return Outcome("succeeded", "rollback", ended.stable_version, ended.version,
+                   ended.stable_color, ended.stable_version, seconds,  # type: ignore[arg-type]
+                   f"promotion of {ended.version} ended")  # fmt: skip
 
 
 def run_accept(args: argparse.Namespace) -> int:

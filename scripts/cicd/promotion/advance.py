@@ -39,7 +39,7 @@ def advance(target: Target, record: Any, out: Reporter) -> PromotionState | None
 
 def resume(target: Target, record: Any, out: Reporter, reason: str, *, wait: bool = False) -> PromotionState:
     with _locked(target, record, "resume the promotion", wait=wait):
-        state = _open(target, record)
+        state = _still_live(target, record, _open(target, record))
         if state.status != machine.PAUSED:
             raise CicdError(
                 f"the promotion of {state.version} is {state.status}, not paused: nothing to resume",
@@ -52,8 +52,35 @@ def resume(target: Target, record: Any, out: Reporter, reason: str, *, wait: boo
 
 def abort(target: Target, record: Any, out: Reporter, reason: str, *, wait: bool = False) -> PromotionState:
     with _locked(target, record, "abort the promotion", wait=wait):
-        state = _open(target, record)
+        state = _still_live(target, record, _open(target, record))
         return _apply(target, record, out, state, Decision("rollback", f"aborted: {reason}"), state)
+
+
+class PromotionOver(CicdError):
+    """No promotion the router still shows: none recorded, finished, or taken over by a deploy."""
+
+
+def end_for_rollback(target: Target, record: Any, out: Reporter, reason: str, *, wait: bool = False
+                     ) -> PromotionState | None:  # fmt: skip
+    """`cicd rollback` during a promotion means "off the new version": it ends as an abort does, the
+    stable version staying live; None when there is no promotion the router still shows."""
+    try:
+        return abort(target, record, out, reason, wait=wait)
+    except PromotionOver:
+        return None
+
+
+def _still_live(target: Target, record: Any, state: PromotionState) -> PromotionState:
+    """A person acts on what the router shows: once a deploy or rollback took the traffic over, moving
+    it "back to the stable color" would undo that deploy, so the promotion is only recorded as over."""
+    moved = _moved_elsewhere(target, state)
+    if moved is None:
+        return state
+    save(record, replace(state, status=machine.SUPERSEDED, reason=moved), state, "superseded")
+    raise PromotionOver(
+        f"the promotion of {state.version} is over: {moved}; nothing was moved",
+        hint=f"cicd status --env {target.environment} shows what is live",
+    )
 
 
 def _locked(target: Target, record: Any, why: str, *, wait: bool = False):
@@ -65,7 +92,7 @@ def _locked(target: Target, record: Any, why: str, *, wait: bool = False):
 def _open(target: Target, record: Any) -> PromotionState:
     state = load(record)
     if state is None or not state.open:
-        raise CicdError(f"{target.environment}: {_idle(state)}",
+        raise PromotionOver(f"{target.environment}: {_idle(state)}",
                         hint="a deploy to an environment with a promotion: block starts one")  # fmt: skip
     return state
 

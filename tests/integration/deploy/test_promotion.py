@@ -140,11 +140,11 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
         started = promotion(project, "start", "--version", "3.0.0", "--artifact", str(broken))
         assert started.returncode == 0, started.stdout + started.stderr
         assert state_of(project)["status"] == "canary"
-        # On call looks at status first: the promotion, and that abort (not rollback) keeps 1.0.0.
+        # On call looks at status first: the promotion, and how to stop it.
         status = project.cicd("status", "--env", "production")
         assert "promotion: 3.0.0 canary (20 % on green, stable 1.0.0 on blue)" in status.stdout, status.stdout
-        assert ("to stop it and keep 1.0.0: cicd promotion abort --env production --reason TEXT "
-                "(cicd rollback would also roll 1.0.0 back)") in status.stdout
+        assert ("to stop it: cicd rollback --env production --reason TEXT (every request back on 1.0.0, "
+                "which stays live)") in status.stdout
         time.sleep(2)  # the canary serves (and fails) a share of real requests
         seen = advance_until(project, "rolled-back")  # well before the 30 s step delay
     finally:
@@ -163,3 +163,30 @@ def test_breach_during_a_step_rolls_back_to_stable_on_nginx(project):
     assert actions.index("promotion.rollback") < actions.index("promotion.rolled-back")
     aborted = promotion(project, "abort", "--reason", "too late")  # nothing open any more
     assert aborted.returncode == 1 and "rolled-back" in aborted.stderr
+
+
+def test_on_call_rollback_ends_a_promotion_and_abort_never_undoes_a_deploy(project):
+    project.add_env("production", promotion={**PROMOTION, "step_delay_seconds": 60})
+    for version in ("1.0.0", "2.0.0"):
+        result = promotion(project, "start", "--version", version)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "blue=80 green=20" in traffic_marker(project)
+
+    # 3 a.m.: on call types the command they know. It means "off 2.0.0", not "off 1.0.0 as well".
+    rolled = project.cicd("rollback", "--env", "production", "--reason", "checkout errors")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "the promotion of 2.0.0 ended; 1.0.0 stays live" in rolled.stdout, rolled.stdout
+    assert "blue=100 green=0" in traffic_marker(project)
+    assert live_version(project, "production") == "1.0.0" and current_version(project) == "1.0.0"
+    assert state_of(project)["status"] == "rolled-back"
+    assert "promotion.rolled-back" in ledger_actions(project)
+
+    # A deploy takes over a later promotion; an abort typed afterwards must not send traffic "back".
+    started = promotion(project, "start", "--version", "3.0.0")
+    assert started.returncode == 0, started.stdout + started.stderr
+    deployed = project.cicd("deploy", "--env", "production", "--version", "4.0.0")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    aborted = promotion(project, "abort", "--reason", "stale page")
+    assert aborted.returncode == 1 and "nothing was moved" in aborted.stderr, aborted.stdout + aborted.stderr
+    assert live_version(project, "production") == "4.0.0"
+    assert state_of(project)["status"] == "superseded"
