@@ -6,7 +6,7 @@ config file: unknown keys refused, each problem one located line.
     threshold: 75                    # merge only at or above this score (0-100)
     merge_method: squash             # merge | squash | rebase
     authors: ["dependabot[bot]"]     # the bots whose pull requests may be merged
-    paths: [requirements*.txt, .github/workflows/*.yml]   # every changed file must match one
+    paths: [requirements*.txt, constraints.txt]   # every changed file must match one
     ecosystems:                      # which changes count as similar: same ecosystem
       pip: [requirements*.txt, pyproject.toml]
     ci_workflow: ci.yml              # its runs give the flake history
