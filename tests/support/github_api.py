@@ -675,6 +675,9 @@ class GitHubApiStandIn:
         top = Path(request["top_workflow_path"]) if request.get("top_workflow_path") else None
         permissions = runner.job_permissions(Path(request["workflow_path"]), request["job"], top)
         environment = self._named_environment(request["repository"], request.get("environment") or "")
+        refusal = runner.branch_refusal(environment, request.get("ref_name") or "")
+        if refusal:
+            raise PermissionError(refusal)
         job = runner.new_job(request, self._next_id(), permissions, runner.protected(environment))
         self.state["jobs"].append(job)
         self.tokens[job["token"]] = permissions

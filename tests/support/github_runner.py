@@ -4,7 +4,8 @@ Environment's protection rules.
 When a job starts, GitHub mints its GITHUB_TOKEN with the permissions the workflow file declares for
 that job (the job's `permissions:`, else the workflow's, else the repository's default), and a job that
 names a protected Environment waits, holding nothing but its place, until a required reviewer approves
-or rejects it (REST: GET/POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments).
+or rejects it (REST: GET/POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments); a job
+from a branch the Environment's deployment branch policy excludes never starts.
 
 A called workflow's job gets what it declares, capped by what its caller's job grants (GitHub refuses
 to start one that asks for more), or the caller's grant when it declares nothing; one level of calls.
@@ -16,6 +17,7 @@ runner and service, as the real runner has one, and not part of the REST API (so
 
 from __future__ import annotations
 
+import fnmatch
 import secrets
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,26 @@ def job_permissions(workflow_file: Path, job_id: str, top_workflow: Path | None 
 def protected(environment: dict[str, Any] | None) -> bool:
     """Whether a job naming this Environment waits for a reviewer."""
     return bool(environment and (environment.get("protection") or {}).get("reviewers"))
+
+
+PROTECTED_BRANCHES = ("main",)  # the stand-in's repository protects main only
+
+
+def branch_refusal(environment: dict[str, Any] | None, ref_name: str) -> str | None:
+    """GitHub's refusal of a job from a branch the Environment's deployment branch policy excludes."""
+    policy = ((environment or {}).get("protection") or {}).get("deployment_branch_policy") or {}
+    if policy.get("protected_branches"):
+        allowed = ref_name in PROTECTED_BRANCHES
+    elif policy.get("custom_branch_policies"):
+        policies = (environment or {}).get("branch_policies", [])
+        patterns = [p["name"] for p in policies if p.get("type", "branch") == "branch"]
+        allowed = any(fnmatch.fnmatchcase(ref_name, pattern) for pattern in patterns)
+    else:
+        return None
+    if allowed:
+        return None
+    return (f'Branch "{ref_name}" is not allowed to deploy to {environment["name"]} due to environment '
+            "protection rules.")
 
 
 def new_job(request: dict[str, Any], job_id: int, permissions: dict[str, str], waits: bool) -> dict[str, Any]:

@@ -28,10 +28,12 @@ def call(api, method, path, body=None, token=DEFAULT_TOKEN):
         return err.code, json.load(err)
 
 
-def start_job(api, job, environment="", run_id=501):
+def start_job(api, job, environment="", run_id=501, ref_name="main", status=200):
     request = {"run_id": run_id, "repository": "octo/service", "workflow_path": str(DEPLOY), "job": job,
-               "environment": environment, "concurrency": f"deploy-{environment}"}
-    return call(api, "POST", "/_runner/jobs", request)[1]
+               "environment": environment, "concurrency": f"deploy-{environment}", "ref_name": ref_name}
+    answer = call(api, "POST", "/_runner/jobs", request)
+    assert answer[0] == status, answer
+    return answer[1]
 
 
 def test_permissions_as_github_computes_them(tmp_path):
@@ -120,3 +122,17 @@ def test_a_called_workflows_job_is_capped_by_its_callers_grant(tmp_path):
     for name in ("cd-production.yml", "cd-staging.yml", "rollback.yml"):
         for job in ("gate", "deploy"):
             job_permissions(DEPLOY, job, DEPLOY.parent / name)
+
+
+def test_a_branch_the_environments_policy_excludes_never_starts(api):
+    api.protect("octo/service", "production", reviewers=[{"type": "Team", "id": 42}],
+                deployment_branch_policy={"protected_branches": False, "custom_branch_policies": True})
+    assert call(api, "POST", "/repos/octo/service/environments/production/deployment-branch-policies",
+                {"name": "main", "type": "branch"})[0] == 200
+    refused = start_job(api, "deploy", "production", ref_name="feature/x", status=422)
+    assert refused["message"] == ('Branch "feature/x" is not allowed to deploy to production due to '
+                                  "environment protection rules.")
+    assert start_job(api, "deploy", "production", ref_name="main")["state"] == "waiting"
+    api.protect("octo/service", "production", reviewers=[{"type": "Team", "id": 42}],
+                deployment_branch_policy={"protected_branches": True, "custom_branch_policies": False})
+    start_job(api, "deploy", "production", ref_name="release", status=422)  # only main is protected here
