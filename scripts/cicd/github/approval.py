@@ -42,9 +42,10 @@ def recorded_approval(client: GitHubClient, run_id: str, environment: str) -> di
     Inside Actions the Environment's reviewers are the approval; this proves one was given, instead of
     trusting that GitHub applied the rules to the job (a job naming its Environment with
     `deployment: false` is one GitHub's docs do not say either way about). No approval: refused."""
+    # GitHub's Environment names are case-insensitive: `Production` on GitHub is config's `production`.
     for review in client.get(client.repo_path(f"/actions/runs/{run_id}/approvals")) or []:
-        names = {item.get("name") for item in review.get("environments") or []}
-        if review.get("state") == "approved" and environment in names:
+        names = {str(item.get("name") or "").casefold() for item in review.get("environments") or []}
+        if review.get("state") == "approved" and environment.casefold() in names:
             return dict(review)
     raise CicdError(
         f"{environment} requires approval, and GitHub records no approved review of it in run {run_id}",

@@ -103,6 +103,21 @@ def test_the_runs_review_history_proves_who_approved_the_job(api, github_env):
     assert call(api, "GET", f"/_runner/jobs/{job['id']}")[1]["state"] == "approved"
 
 
+def test_an_approval_of_the_environment_spelled_in_another_case_counts(api, github_env):
+    # GitHub's Environment names are case-insensitive: one created as "Production" is the job's and the
+    # config file's "production", and its approval is that environment's.
+    from cicd.github.approval import recorded_approval
+    from cicd.github.client import GitHubClient
+
+    api.protect("octo/service", "Production", reviewers=[{"type": "Team", "id": 42}])
+    start_job(api, "deploy", "Production", run_id=778)
+    review = {"environment_ids": [api.state["environments"]["octo/service/Production"]["id"]],
+              "state": "approved", "comment": "ok"}
+    assert call(api, "POST", "/repos/octo/service/actions/runs/778/pending_deployments", review)[0] == 200
+    with GitHubClient.from_env(backoff=0) as client:
+        assert recorded_approval(client, "778", "production")["comment"] == "ok"
+
+
 def test_a_called_workflows_job_is_capped_by_its_callers_grant(tmp_path):
     caller = tmp_path / "caller.yml"
     called = tmp_path / "deploy.yml"
