@@ -38,3 +38,12 @@ def test_it_asks_only_for_what_the_gate_uses(workflow):
         "contents": "write", "pull-requests": "write", "actions": "read", "deployments": "read",
         "checks": "read", "statuses": "read",
     }
+
+
+def test_a_forks_branch_never_shares_the_group_of_a_branch_here(workflow):
+    # Workflow-level concurrency is evaluated before the job's `if`: keyed by the branch name alone, a
+    # fork's pull request on a branch named like Dependabot's would cancel the pending decision here.
+    group = workflow["concurrency"]["group"]
+    assert "github.event.workflow_run.head_repository.full_name" in group
+    assert "github.event.workflow_run.head_branch" in group
+    assert workflow["concurrency"]["cancel-in-progress"] is False
