@@ -108,17 +108,31 @@ def healthy(target: Target, color: Color) -> bool:
 
 
 def switch_all(target: Target, traffic: Traffic) -> None:
-    """Fleet-atomic: apply on every host; on a failure, put the switched hosts back, then raise."""
+    """Fleet-atomic: apply on every host; on any failure (an unreadable router, a bug, a stop signal
+    between two hosts) put the switched hosts back, then raise."""
     done: list[tuple] = []
     for host in target.hosts:
-        before = target.router.read(host)
         try:
+            before = target.router.read(host)
             target.router.apply(host, traffic, target.slots())
-        except CicdError as err:
-            for switched_host, previous in reversed(done):
-                if previous is not None:
-                    target.router.apply(switched_host, previous, target.slots())
-            names = ", ".join(h.name for h, _ in done)
-            reverted = f"; switched back {names}" if names else ""
+        except BaseException as err:
+            reverted = _switch_back(target, done)
+            if not isinstance(err, CicdError):  # a stop signal or a bug keeps its kind (exit code, trace)
+                raise
             raise DeploymentError(f"switch failed on {host.name}{reverted}: {err}") from err
         done.append((host, before))
+
+
+def _switch_back(target: Target, done: list[tuple]) -> str:
+    """Each switched host back to its traffic before, every one tried; what happened, for the message."""
+    back, stuck = [], []
+    for switched_host, previous in reversed(done):
+        try:
+            if previous is not None:
+                target.router.apply(switched_host, previous, target.slots())
+            back.append(switched_host.name)
+        except Exception:  # the next run's converge puts it on the primary's color
+            stuck.append(switched_host.name)
+    return (f"; switched back {', '.join(reversed(back))}" if back else "") + (
+        f"; could not switch back {', '.join(reversed(stuck))} (the next run converges it)" if stuck else ""
+    )
