@@ -94,6 +94,8 @@ def input_digests(config_dir: Path, name: str) -> dict[str, str]:
 
 
 def _file_digest(path: Path) -> str:
+    if not path.is_file():  # a FIFO or device would block or never end: the loader says what it is
+        raise FileNotFoundError(f"{path} is not a regular file")
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

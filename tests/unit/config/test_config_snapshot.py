@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -158,3 +159,26 @@ def test_rollback_loading_imports_neither_pydantic_nor_yaml(saved: Path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Frozen []"
+
+
+@pytest.mark.parametrize("command", ["deploy", "rollback"])
+def test_an_environment_file_that_is_a_fifo_is_refused_located_not_read(config, command: str):
+    """Digesting the inputs opens nothing but regular files: a FIFO would block the command forever."""
+    fifo = config.root / "environments" / "staging.yml"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    script = textwrap.dedent(f"""
+        import argparse
+        from pathlib import Path
+        from cicd.cli.deploy import _target
+        from cicd.errors import ConfigValidationError
+        args = argparse.Namespace(env="staging", config_dir=Path({str(config.root)!r}))
+        try:
+            _target(args, from_snapshot={command == "rollback"})
+        except ConfigValidationError as err:
+            print(err)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "staging.yml" in result.stdout and "not a regular file" in result.stdout
+    assert not snapshot.snapshot_path(config.root, "staging").exists()
