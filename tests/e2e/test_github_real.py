@@ -132,7 +132,7 @@ def test_promotion_to_two_ssh_hosts_from_githubs_record_then_rollback_by_dispatc
     run = waiting.wait()
     assert run.returncode != 0
     assert "production was rolled back to 2.0.0 after this deploy of 2.2.0 was requested" in run.output
-    assert "dispatch the promotion anew" in run.output
+    assert "dispatch the workflow again, or 'Re-run all jobs'" in run.output
     assert [served(host, listen) for host in hosts] == ["2.0.0", "2.0.0"]
     # Dispatched anew and rejected: nothing runs past the review.
     rejected = act.start("workflow_dispatch", "cd-production.yml",

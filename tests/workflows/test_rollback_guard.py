@@ -34,10 +34,11 @@ def client(tmp_path, monkeypatch):
         assert api.violations == [] and api.bugs == []
 
 
-def record(client, environment, version, task="deploy") -> int:
+def record(client, environment, version, task="deploy", state="success") -> int:
     request = deployments.DeploymentRequest(ref="1" * 40, environment=environment, version=version, task=task)
     deployment_id = deployments.start_deployment(client, request)
-    deployments.finish_deployment(client, deployment_id, "success")
+    if state != "in_progress":
+        deployments.finish_deployment(client, deployment_id, state)
     return deployment_id
 
 
@@ -52,7 +53,8 @@ def test_a_rollback_after_the_request_stops_the_deploy_naming_it(client):
         refuse_if_rolled_back(client, "production", "2.2.0", since)
     message = str(refused.value)
     assert "production was rolled back to 2.0.0 after this deploy of 2.2.0 was requested" in message
-    assert f"GitHub deployment {rollback}" in message and "anew" in refused.value.hint
+    assert f"GitHub deployment {rollback}" in message
+    assert "dispatch the workflow again, or 'Re-run all jobs'" in refused.value.hint
     # Requested again after the rollback: a decision made knowing it.
     assert rollbacks_since(client, "production", newest_deployment_id(client, "production")) == []
 
@@ -72,3 +74,27 @@ def test_the_workflow_steps_pass_the_mark_from_gate_to_deploy(client, tmp_path):
         run_step("released", env)  # no mark from the gate: refused, never skipped
     # A rollback is not a deploy requested before a rollback: nothing to compare.
     assert run_step("released", {**env, "CICD_OPERATION": "rollback"}) == 0
+
+
+def test_a_failed_rollback_put_nothing_back_so_it_stops_no_deploy(client):
+    # On-call's rollback of a bad 2.1.0 failed while the fix 2.2.0 waited for its reviewers: approving the
+    # fix undoes nothing, and a message saying production "was rolled back" would be false.
+    record(client, "production", "2.1.0")
+    since = newest_deployment_id(client, "production")
+    record(client, "production", "2.0.0", task="deploy:rollback", state="failure")
+    record(client, "production", "2.0.0", task="deploy:rollback", state="error")
+    refuse_if_rolled_back(client, "production", "2.2.0", since)
+    # One still running stops it (the deploy would undo it as soon as it finishes) ...
+    running = record(client, "production", "2.0.0", task="deploy:rollback", state="in_progress")
+    with pytest.raises(CicdError, match=f"GitHub deployment {running}"):
+        refuse_if_rolled_back(client, "production", "2.2.0", since)
+    deployments.finish_deployment(client, running, "success")
+    assert [d["id"] for d in rollbacks_since(client, "production", since)] == [running]
+    # ... and so does one that succeeded and was since retired by a newer deploy (inactive, on GitHub
+    # only outside production).
+    since = newest_deployment_id(client, "staging")
+    retired = record(client, "staging", "2.0.0", task="deploy:rollback")
+    record(client, "staging", "2.0.1")
+    newest = client.get(client.repo_path(f"/deployments/{retired}/statuses"), per_page=1)
+    assert newest[0]["state"] == "inactive"
+    assert [d["id"] for d in rollbacks_since(client, "staging", since)] == [retired]
