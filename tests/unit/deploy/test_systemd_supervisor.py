@@ -85,6 +85,13 @@ def test_systemd_analyze_verifies_the_generated_unit(tmp_path: Path):
     unit.write_text(runtime().unit_text(host, Slot("blue", 18091), Release("1.2.0")))
     result = verify(unit)
     assert (result.returncode, result.stderr) == (0, "")  # not even a warning: systemd ignores bad lines
+    # paths and the description keep `%` literal: `%z` in a releases_dir is no unit specifier at all
+    odd = runtime(releases_dir="rel%z/{environment}", run_dir="run%h/{environment}")
+    odd_unit = tmp_path / "cicd-staging-odd.service"
+    odd_unit.write_text(odd.unit_text(host, Slot("blue", 18091), Release("1.2.0")))
+    assert f"WorkingDirectory={tmp_path}/rel%%z/staging/1.2.0" in odd_unit.read_text().splitlines()
+    assert f"StandardOutput=append:{tmp_path}/run%%h/staging/blue.log" in odd_unit.read_text().splitlines()
+    assert (verify(odd_unit).returncode, verify(odd_unit).stderr) == (0, "")
     broken = tmp_path / "cicd-staging-green.service"  # the check can fail: a unit systemd would refuse
     broken.write_text(unit.read_text().replace("Restart=on-failure", "Restart=sometimes"))
     refused = verify(broken)
@@ -133,6 +140,8 @@ def test_a_host_without_systemd_is_refused_before_anything_starts(tmp_path: Path
     host = LocalHost(cwd=str(tmp_path))
     with pytest.raises(DeploymentError, match=r"does not run systemd .* use supervisor: builtin"):
         runtime().start(host, Slot("blue", 18091), Release("1.2.0"))
+    with pytest.raises(DeploymentError, match=r"does not run systemd"):  # not even the release unpacked
+        runtime(default_artifact=str(REPO / "examples" / "service")).prepare(host, Release("1.2.0"))
     assert list(tmp_path.iterdir()) == [], "nothing written on a refused host"
 
 

@@ -101,6 +101,8 @@ class ProcessRuntimeImpl:
     def prepare(self, host: Host, release: Release, *, rebuild: bool = False) -> str:
         """Unpack the artifact as the version's release dir; returns its digest. A version names one
         content: the same version with another digest is refused, naming both, unless `rebuild`."""
+        if self._systemd:  # a host without systemd is refused before its release is unpacked
+            systemd.check_running(host)
         artifact = self.check_artifact(release)
         raw = host.get(os.path.join(self.release_dir(host, release.version), ".cicd-release"))
         prepared = _marker_digest(raw) if raw is not None else None

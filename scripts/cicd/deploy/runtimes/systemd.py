@@ -39,6 +39,12 @@ def quote_argument(argument: str) -> str:
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
 
 
+def literal(value: str) -> str:
+    """A whole-line setting (a path, the description) with systemd's specifiers kept literal: `%h` in a
+    releases_dir would otherwise be root's home, and an unknown `%z` makes the unit fail to load."""
+    return value.replace("%", "%%")
+
+
 def unit_text(
     *, description: str, argv: Sequence[str], working_directory: str, environment_file: str, log: str,
     stop_seconds: float,
@@ -46,20 +52,20 @@ def unit_text(
     """The unit file of one color."""
     return "\n".join([
         "[Unit]",
-        f"Description={description}",
+        f"Description={literal(description)}",
         "StartLimitIntervalSec=0",
         "",
         "[Service]",
         "Type=exec",
         f"ExecStart={' '.join(quote_argument(argument) for argument in argv)}",
-        f"WorkingDirectory={working_directory}",
-        f"EnvironmentFile={environment_file}",
+        f"WorkingDirectory={literal(working_directory)}",
+        f"EnvironmentFile={literal(environment_file)}",
         "Restart=on-failure",
         f"RestartSec={RESTART_SECONDS}",
         f"TimeoutStopSec={stop_seconds:g}",
         "KillMode=control-group",
-        f"StandardOutput=append:{log}",
-        f"StandardError=append:{log}",
+        f"StandardOutput=append:{literal(log)}",
+        f"StandardError=append:{literal(log)}",
         "",
     ])  # fmt: skip
 
