@@ -78,8 +78,9 @@ def run_plan(
     try:
         runner.execute(plan)
     except BaseException as err:  # every failure, expected or a bug, cleans up and is recorded
-        if isinstance(err, LockLostError):  # the new holder owns the environment now: hands off
-            out.phase("fail", kind, f"{err}; stopped without touching anything more")
+        lost = err if isinstance(err, LockLostError) else _lock_lost(record)
+        if lost is not None:  # the new holder owns the environment now (its slots too): hands off
+            out.phase("fail", kind, f"{lost}; stopped without touching anything more")
             raise
         try:
             _clean_up(target, run, out)
@@ -108,6 +109,16 @@ def run_plan(
         ),
         out,
     )
+
+
+def _lock_lost(record: Record) -> LockLostError | None:
+    """Whether the lock was lost while the failed step ran (a gate, a hook or a stop signal can outlast
+    it): the clean-up stops and starts slots, so it asks the fencing token first."""
+    try:
+        record.check()
+    except LockLostError as err:
+        return err
+    return None
 
 
 def record_failure(

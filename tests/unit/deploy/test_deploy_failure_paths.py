@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cicd.deploy.interrupts import Terminated
 from cicd.deploy.orchestrator import DeployRequest, deploy, inspect
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
@@ -72,6 +73,25 @@ class LosesLockAfterSwitch(Remembering):
 
 
 
+class LosesLockDuringHealthGate(Remembering):
+    """A stop signal ends a health gate that outlasted the lock: another run holds it now."""
+
+    def __init__(self, host: RecordingHost) -> None:
+        super().__init__()
+        self.host = host
+        self.commands_at_loss: int | None = None
+
+    def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
+        super().phase(name, status, seconds, detail)
+        if name == "health" and self.commands_at_loss is None:
+            self.commands_at_loss = len(self.host.commands)
+            raise Terminated(15)
+
+    def check(self) -> None:
+        if self.commands_at_loss is not None:
+            raise LockLostError("this run no longer holds the lock on prod", None)
+
+
 def ship(target: Target, record: Record, version: str, out: io.StringIO | None = None) -> None:
     deploy(target, record, DeployRequest(version, "tester"), Reporter(out or io.StringIO()), dry_run=False)
 
@@ -113,5 +133,24 @@ def test_a_run_that_lost_its_lock_touches_nothing_more_and_records_nothing():
 
     assert record.commands_at_loss is not None
     assert len(host.commands) == record.commands_at_loss  # no stop, no switch back, no cleanup
+    assert record.finished == []
+    assert "stopped without touching anything more" in out.getvalue()
+
+
+def test_a_failure_after_the_lock_was_lost_cleans_up_nothing():
+    """The slot the failed run started may be the new holder's by now: it is neither stopped nor
+    followed by a restart of the warm color, and the original signal still ends the command."""
+    host = RecordingHost()
+    target = make_target(host)
+    ship(target, Remembering(), "1.0.0")
+    record, out = LosesLockDuringHealthGate(host), io.StringIO()
+    record.switches = [("1.0.0", "blue")]
+
+    with pytest.raises(Terminated):
+        ship(target, record, "1.1.0", out)
+
+    assert record.commands_at_loss is not None
+    assert len(host.commands) == record.commands_at_loss  # no stop of green, no restore
+    assert target.runtime.status(host, target.slot("green")).version == "1.1.0"
     assert record.finished == []
     assert "stopped without touching anything more" in out.getvalue()
