@@ -12,7 +12,7 @@ import pytest
 from tests.support import github_api as standin_module
 from tests.support import github_graphql
 
-from .conftest import REPO, TOKEN, Act, GitHubStandIn, free_port, git
+from .conftest import REPO, TOKEN, Act, GitHubStandIn, commit, free_port, git
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -66,6 +66,13 @@ def workflow_run_event(repo) -> dict:
 def test_after_ci_the_trust_gate_turns_on_auto_merge_with_the_jobs_own_token(
     tmp_path, sample_repo, seeded_api
 ):
+    # The stand-in's repository has no track record (an empty ledger, as on a fresh runner): the shipped
+    # threshold of 75 wants some (tests/unit/github/test_automerge_no_history.py); this repository's
+    # policy accepts a clean, small change without one.
+    policy = sample_repo / "config" / "automerge.yml"
+    assert "threshold: 75 " in policy.read_text()
+    policy.write_text(policy.read_text().replace("threshold: 75 ", "threshold: 70 "))
+    commit(sample_repo, "chore: auto-merge clean small changes before any track record")
     work = tmp_path / "work"
     work.mkdir()
     act = Act(sample_repo, work, seeded_api.url)
@@ -76,7 +83,7 @@ def test_after_ci_the_trust_gate_turns_on_auto_merge_with_the_jobs_own_token(
     (pull,) = state["pull_requests"]
     assert pull["auto_merge"]["mergeMethod"] == "SQUASH"  # the repository's policy: squash
     (comment,) = state["comments"]
-    assert "### Trust-gated auto-merge: trust score " in comment["body"]
+    assert "### Trust-gated auto-merge: trust score 74.9 >= threshold 70: merge" in comment["body"]
     assert "**Result:** auto-merge enabled" in comment["body"]
     flakes = "| flakes | 10 | 1.00 | 0 of the last 10 ci.yml runs passed only on a re-run (0%) |"
     assert flakes in comment["body"]
