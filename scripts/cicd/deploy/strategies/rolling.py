@@ -31,6 +31,7 @@ from cicd.deploy.steps import (
 )
 from cicd.deploy.strategies.blue_green import finish, hooks
 from cicd.errors import CicdError, DeploymentError
+from cicd.state.client import LockLostError
 
 if TYPE_CHECKING:
     from cicd.config.deploy import DeploySettings
@@ -73,6 +74,8 @@ class RollHost(Step):
         one_host = runner.for_hosts([host])
         try:
             one_host.execute(self.host_plan())
+        except LockLostError:  # the new holder owns the environment now: nothing is switched back
+            raise
         except CicdError as err:
             reverted = self._switch_back_rolled(runner)
             raise DeploymentError(f"rolling deploy stopped at {self.host}{reverted}: {err}") from err
@@ -84,8 +87,11 @@ class RollHost(Step):
         rolled = [host for host in target.hosts if host.name in rolled_before(target, self.host)]
         if not rolled or self.previous is None:
             return ""
+        runner.record.check()  # the fencing token: never move traffic without holding the lock
         for host in rolled:
             target.router.apply(host, Traffic.all_to(self.previous), target.slots())
+        # the first rolled host's switch recorded the new version as live: the ledger follows it back
+        runner.record.switched(runner.run.previous_version, self.previous)
         runner.for_hosts(rolled).drain(self.color)
         for host in rolled:
             target.runtime.stop(host, target.slot(self.color))
