@@ -70,8 +70,9 @@ def test_the_workflow_steps_pass_the_mark_from_gate_to_deploy(client, tmp_path):
     record(client, "staging", "2.0.0", task="deploy:rollback")
     with pytest.raises(CicdError):
         run_step("released", {**env, "CICD_SINCE_DEPLOYMENT": since})
-    with pytest.raises(CicdError, match="CICD_SINCE_DEPLOYMENT"):
+    with pytest.raises(CicdError, match="CICD_SINCE_DEPLOYMENT") as unmarked:
         run_step("released", env)  # no mark from the gate: refused, never skipped
+    assert "needs.gate.outputs.since" in unmarked.value.hint  # and says how to pass it
     # A rollback is not a deploy requested before a rollback: nothing to compare.
     assert run_step("released", {**env, "CICD_OPERATION": "rollback"}) == 0
 

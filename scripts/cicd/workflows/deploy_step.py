@@ -318,7 +318,11 @@ def step_released(inputs: DeployInputs, env: dict[str, str]) -> int:
 
     since = env.get("CICD_SINCE_DEPLOYMENT", "").strip()
     if inputs.operation == "deploy" and not since.isdigit():
-        raise UsageError("CICD_SINCE_DEPLOYMENT must be the gate job's deployment id (output 'since')")
+        raise UsageError(
+            "CICD_SINCE_DEPLOYMENT must be the gate job's deployment id (output 'since')",
+            hint="run `deploy-step gate` first and pass its output: CICD_SINCE_DEPLOYMENT: "
+            "${{ needs.gate.outputs.since }}",
+        )
     step_approved(inputs, env)
     if inputs.operation == "deploy":
         with GitHubClient.from_env() as client:
