@@ -92,6 +92,15 @@ def test_systemd_analyze_verifies_the_generated_unit(tmp_path: Path):
     assert f"WorkingDirectory={tmp_path}/rel%%z/staging/1.2.0" in odd_unit.read_text().splitlines()
     assert f"StandardOutput=append:{tmp_path}/run%%h/staging/blue.log" in odd_unit.read_text().splitlines()
     assert (verify(odd_unit).returncode, verify(odd_unit).stderr) == (0, "")
+    # a control character in an argument is a C escape: a raw carriage return would end the line
+    escaped = tmp_path / "cicd-staging-escaped.service"
+    escaped.write_text(systemd.unit_text(
+        description="escaped", argv=[sys.executable, "-c", "pass", "a\rb\tc\nd"],
+        working_directory=str(tmp_path), environment_file=str(tmp_path / "env"), log=str(tmp_path / "log"),
+        stop_seconds=1,
+    ))  # fmt: skip
+    assert '"a\\x0db\\x09c\\x0ad"' in escaped.read_text()
+    assert (verify(escaped).returncode, verify(escaped).stderr) == (0, "")
     broken = tmp_path / "cicd-staging-green.service"  # the check can fail: a unit systemd would refuse
     broken.write_text(unit.read_text().replace("Restart=on-failure", "Restart=sometimes"))
     refused = verify(broken)

@@ -17,6 +17,7 @@ A host where systemd is not the running service manager is refused before anythi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from cicd.deploy.isolation import LANG, MINIMAL_PATH, NAME
@@ -27,6 +28,7 @@ UNIT_DIR = "/run/systemd/system"
 RESTART_SECONDS = 1
 # what `systemctl show` reports for a unit, in this order
 _PROPERTIES = ("ActiveState", "MainPID", "NRestarts", "ExecMainStatus")
+_CONTROL = re.compile("[\x01-\x1f\x7f]")
 
 
 def unit_name(environment: str, color: str) -> str:
@@ -34,9 +36,14 @@ def unit_name(environment: str, color: str) -> str:
 
 
 def quote_argument(argument: str) -> str:
-    """One ExecStart argument: double-quoted, with systemd's specifiers (%) and variables ($) literal."""
-    escaped = argument.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """One ExecStart argument: double-quoted, with systemd's specifiers (%) and variables ($) literal,
+    and control characters as C escapes (a raw carriage return ends the line: the unit would not load)."""
+    escaped = _CONTROL.sub(_c_escape, argument.replace("\\", "\\\\").replace('"', '\\"'))
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
+
+
+def _c_escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 def literal(value: str) -> str:
