@@ -69,6 +69,17 @@ class ProcessRuntime(_Strict):
     # whose service manager is systemd (runtimes/systemd.py)
     supervisor: Literal["builtin", "systemd"] = "builtin"
 
+    @model_validator(mode="after")
+    def _no_exec_prefix(self) -> ProcessRuntime:
+        # systemd reads these at the start of ExecStart's first word even when quoted ("-app": ignore
+        # its failure, "+app": full privileges), so such a program name cannot be said to it
+        if self.supervisor == "systemd" and self.command[0][:1] in "-@:+!|":
+            raise ValueError(
+                f"command starts with {self.command[0]!r}: under supervisor: systemd a leading "
+                f"{self.command[0][0]!r} is an ExecStart prefix; name the program without it"
+            )
+        return self
+
 
 class DockerRuntime(_Strict):
     kind: Literal["docker"] = "docker"

@@ -168,3 +168,23 @@ def test_an_unknown_supervisor_is_a_located_error(tmp_path: Path):
         "staging.yml:7:17: error: 'supervisor' must be one of builtin, systemd; got 'upstart' "
         "(deploy.runtime.supervisor)"
     )
+
+
+def test_a_command_systemd_would_read_as_an_exec_prefix_is_a_located_error(tmp_path: Path):
+    environments = tmp_path / "environments"
+    environments.mkdir()
+    (environments / "staging.yml").write_text(
+        "name: staging\ntype: staging\ndeploy:\n  runtime:\n    kind: process\n    command: [+app]\n"
+        "    supervisor: systemd\n  colors: {blue: {port: 18091}, green: {port: 18092}}\n"
+    )
+    with pytest.raises(ConfigValidationError) as caught:
+        load_environment(tmp_path, "staging")
+    [problem] = caught.value.problems
+    assert problem.render().endswith(
+        "staging.yml:6:14: error: command starts with '+app': under supervisor: systemd a leading '+' is "
+        "an ExecStart prefix; name the program without it (deploy.runtime.command)"
+    )
+    (environments / "staging.yml").write_text(
+        (environments / "staging.yml").read_text().replace("supervisor: systemd", "supervisor: builtin")
+    )
+    assert load_environment(tmp_path, "staging").deploy is not None  # the built-in one runs it as named
