@@ -73,7 +73,7 @@ class ProcessRuntime(_Strict):
     def _no_exec_prefix(self) -> ProcessRuntime:
         # systemd reads these at the start of ExecStart's first word even when quoted ("-app": ignore
         # its failure, "+app": full privileges), so such a program name cannot be said to it
-        if self.supervisor == "systemd" and self.command[0][:1] in "-@:+!|":
+        if self.supervisor == "systemd" and self.command[0].startswith(tuple("-@:+!|")):
             raise ValueError(
                 f"command starts with {self.command[0]!r}: under supervisor: systemd a leading "
                 f"{self.command[0][0]!r} is an ExecStart prefix; name the program without it"

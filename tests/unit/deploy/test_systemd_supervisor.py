@@ -188,3 +188,7 @@ def test_a_command_systemd_would_read_as_an_exec_prefix_is_a_located_error(tmp_p
         (environments / "staging.yml").read_text().replace("supervisor: systemd", "supervisor: builtin")
     )
     assert load_environment(tmp_path, "staging").deploy is not None  # the built-in one runs it as named
+    (environments / "staging.yml").write_text(
+        (environments / "staging.yml").read_text().replace("[+app]", '[""]').replace("builtin", "systemd")
+    )
+    assert load_environment(tmp_path, "staging").deploy is not None  # no prefix in an empty name
