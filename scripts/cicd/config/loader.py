@@ -149,7 +149,7 @@ def load_environment(config_dir: Path, name: str, *, require_secrets: bool = Fal
     check_environment_name(name)
     env_dir = Path(config_dir) / "environments"
     path = env_dir / f"{name}.yml"
-    if not (path.exists() or path.is_symlink()):  # there but not a file: _check says what it is
+    if not path.exists():  # there but not a regular file (a FIFO, a device): _check says what it is
         known = sorted(p.stem for p in env_dir.glob("*.yml")) if env_dir.is_dir() else []
         hint = f"known environments: {', '.join(known)}" if known else f"create {display_path(path)}"
         raise ConfigValidationError([Problem(Location(display_path(path)), f"no environment '{name}'", hint)])
