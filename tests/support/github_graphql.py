@@ -195,8 +195,16 @@ class _Root:
                     return pull_object(record)
             raise Refused("NOT_FOUND", f"Could not resolve to a PullRequest with the number of {number}.")
 
+        def pull_requests(info: Any, states: list[str] | None = None, first: int | None = None,
+                          **_: Any) -> dict[str, Any]:
+            # Newest first, as orderBy {field: UPDATED_AT, direction: DESC} gives them (one page).
+            found = [pull_object(record) for record in reversed(self._pulls())
+                     if record["repo"] == repo and (not states or record["state"] in states)]
+            return _connection(found, first=first)
+
         return {"__typename": "Repository", "nameWithOwner": repo,
-                "autoMergeAllowed": bool(settings.get("allow_auto_merge", True)), "pullRequest": pull_request}
+                "autoMergeAllowed": bool(settings.get("allow_auto_merge", True)), "pullRequest": pull_request,
+                "pullRequests": pull_requests}
 
     def nodes(self, info: Any, ids: list[str]) -> list[dict[str, Any] | None]:
         self._allow("nodes")

@@ -16,7 +16,7 @@ from cicd.github.client import GitHubClient
 from cicd.github.comments import upsert_sticky_comment
 from cicd.reports.sources import ALL_ROWS, github_commit_shas
 from cicd.state import StateStore
-from cicd.trust import history, queries
+from cicd.trust import github_record, history, queries
 from cicd.trust.policy import AutoMergePolicy
 from cicd.trust.score import Decision, Evidence, PullRequestFacts, decide, eligibility, not_eligible
 
@@ -45,10 +45,20 @@ def gather(
     deploys = list(reversed(state.history(ALL_ROWS)))
     shas, shas_source = github_commit_shas(policy.environment)
     outcomes = history.change_outcomes(deploys, shas)
+    # GitHub's own records, for a runner whose ledger is empty (a fresh one) or out of reach: united with
+    # the ledger's, a failure either one saw counts.
+    on_github, on_github_as = github_record.merged_pulls(client, policy.authors, policy.ecosystems_of)
+    known = {merge.node_id for merge in merges}
+    merges += [m for m in on_github if m.node_id not in known and m.node_id != pull.node_id]
+    merged_as = {**on_github_as, **merged_as}
+    github_outcomes = github_record.deploy_outcomes(client, policy.environment)
+    for sha, failed in github_outcomes.items():
+        outcomes[sha] = outcomes.get(sha, False) or failed
     similar, by_author = history.track_records(merges, merged_as, outcomes, pull.author, ecosystems)
     rate = history.failure_rate(deploys)
     evidence = Evidence(pull, policy.environment, ecosystems, runs, flaky, similar, by_author)
-    sources = {"earlier_merges": len(merges), "environment_change_failure_rate": rate,
+    sources = {"earlier_merges": len(merges), "earlier_merges_on_github": len(on_github),
+               "github_deploy_outcomes": len(github_outcomes), "environment_change_failure_rate": rate,
                "deploy_commits": shas_source}
     return evidence, sources
 
