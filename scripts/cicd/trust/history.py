@@ -4,7 +4,8 @@ Deployments API's version -> commit of that environment, and the DORA definition
 failed one (cicd.reports.dora.changes) over its deploy history.
 
 A merged pull request counts as deployed once a deploy of its merge commit reached traffic; it failed
-when that change failed (rolled back, automatically or later, or failed after the switch).
+when that change failed (rolled back, automatically or later, or failed after the switch). The same
+facts from GitHub's own records, for a runner without the ledger, are in cicd.trust.github_record.
 """
 
 from __future__ import annotations
