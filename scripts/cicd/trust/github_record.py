@@ -29,7 +29,9 @@ query MergedPullRequests($owner: String!, $name: String!, $count: Int!) {
 }
 """
 MERGED_PULLS_SEEN = 100  # the newest merged pull requests read (one page: GitHub's maximum)
-DEPLOYS_SEEN = 200  # the environment's newest GitHub deployments read
+# The environment's newest GitHub deployments read: one statuses call each, and a job's GITHUB_TOKEN has
+# 1,000 REST requests an hour per repository; a batch of Dependabot pull requests runs the gate often.
+DEPLOYS_SEEN = 50
 
 
 def merged_pulls(
