@@ -92,7 +92,10 @@ def deploy_across_a_long_request(project, version: str, port: int, results: list
 def test_switches_under_keepalive_load_let_long_requests_finish(project, router, tmp_path):
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (scripts/install-system-deps.sh installs it)")
-    env = project.add_env("staging", router={"kind": router, "drain_timeout_seconds": 20})
+    # Verification still judges errors; the latency of a loaded 2-core machine under 64 connections,
+    # just after a switch to a fresh process, is not this test's subject (bench/zero_downtime.py).
+    env = project.add_env("staging", router={"kind": router, "drain_timeout_seconds": 20},
+                          verification={"latency_floor_ms": 2000})  # fmt: skip
     port = int(env["url"].rsplit(":", 1)[1])
     project.must_deploy("staging", "1.0.0")
 
