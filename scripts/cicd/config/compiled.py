@@ -31,6 +31,7 @@ _loaded: dict[str, Any] | None = None  # the cache file's contents, read once pe
 
 
 _validators: dict[str, Any] = {}
+_built_from: dict[str, str | None] = {}  # module -> the sha256 of its source when validators were built
 
 
 def validator(model: type[BaseModel]) -> Any:
@@ -52,6 +53,10 @@ def _cached(key: str) -> Any:
 
 
 def _build(model: type[BaseModel], key: str) -> Any:
+    # The sources as they are now, before building: one edited while this runs must not be recorded
+    # as the source of a validator built from its older text.
+    for name in [name for name in sys.modules if name == "cicd" or name.startswith("cicd.")]:
+        _built_from.setdefault(name, _source_hash(name))
     if not model.__pydantic_complete__:  # declared with defer_build: build it now
         model.model_rebuild()
     built = model.__pydantic_validator__
@@ -114,7 +119,8 @@ def _store(key: str, built: Any) -> None:
     with contextlib.suppress(Exception):  # no cache is fine; a failed write must never fail a run
         entry, modules = _dumps(built)
         data = dict(_cache()) or {"format": _FORMAT, "sources": {}, "validators": {}}
-        sources = {**data["sources"], **{name: _source_hash(name) for name in modules}}
+        built_from = {name: _built_from.get(name, _source_hash(name)) for name in modules}
+        sources = {**data["sources"], **built_from}
         if None in sources.values():  # a source we cannot hash could change unnoticed: keep no cache
             return
         data = {"format": _FORMAT, "sources": sources, "validators": {**data["validators"], key: entry}}

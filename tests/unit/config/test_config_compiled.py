@@ -30,6 +30,7 @@ def cache_dir(tmp_path, monkeypatch):
 def fresh_process_state():
     compiled._loaded = None
     compiled._validators.clear()
+    compiled._built_from.clear()
 
 
 def repo_data(relative: str):
@@ -122,3 +123,23 @@ def test_second_process_validates_from_the_cache(cache_dir):
         )
         assert (result.returncode, result.stderr) == (0, "")
     assert sorted(path.name.split("-")[0] for path in cache_dir.iterdir()) == ["config"]
+
+
+def test_a_source_edited_while_validators_are_built_leaves_no_current_looking_cache(cache_dir, monkeypatch):
+    """The cache names the source a validator was built from, not the file as it is when written."""
+    real = compiled._source_hash
+    edited: set[str] = set()
+    monkeypatch.setattr(compiled, "_source_hash", lambda name: "edited" if name in edited else real(name))
+    rebuild = Environment.model_rebuild
+
+    def edit_while_building(*args, **kwargs):
+        edited.add(Environment.__module__)  # someone saves the file while this process builds
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(Environment, "__pydantic_complete__", False)
+    monkeypatch.setattr(Environment, "model_rebuild", edit_while_building)
+    compiled.validator(Environment)
+    stored = pickle.loads(compiled.cache_file().read_bytes())
+    assert stored["sources"][Environment.__module__] != "edited"  # the text it was built from
+    fresh_process_state()
+    assert compiled._read(compiled.cache_file()) == {}  # so the edited source makes the cache stale
