@@ -118,6 +118,8 @@ def _lock_lost(record: Record) -> LockLostError | None:
         record.check()
     except LockLostError as err:
         return err
+    except Exception:  # the store unreadable: the fenced writes still refuse; never hide the run's error
+        return None
     return None
 
 

@@ -15,6 +15,7 @@ from cicd.deploy.orchestrator import DeployRequest, deploy, inspect
 from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.target import Target
+from cicd.errors import DeploymentError
 from cicd.state.client import LockLostError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -92,6 +93,22 @@ class LosesLockDuringHealthGate(Remembering):
             raise LockLostError("this run no longer holds the lock on prod", None)
 
 
+class StoreGoneDuringHealthGate(Remembering):
+    """The health gate fails, and asking the fencing token afterwards fails too (the store is gone)."""
+
+    failed = False
+
+    def phase(self, name: str, status: str, seconds: float, detail: str = "") -> None:
+        super().phase(name, status, seconds, detail)
+        if name == "health" and not self.failed:
+            self.failed = True
+            raise DeploymentError("the gate broke")
+
+    def check(self) -> None:
+        if self.failed:
+            raise RuntimeError("the state store is gone")
+
+
 def ship(target: Target, record: Record, version: str, out: io.StringIO | None = None) -> None:
     deploy(target, record, DeployRequest(version, "tester"), Reporter(out or io.StringIO()), dry_run=False)
 
@@ -154,3 +171,17 @@ def test_a_failure_after_the_lock_was_lost_cleans_up_nothing():
     assert target.runtime.status(host, target.slot("green")).version == "1.1.0"
     assert record.finished == []
     assert "stopped without touching anything more" in out.getvalue()
+
+
+def test_a_fencing_check_that_fails_after_a_failure_neither_hides_it_nor_skips_the_clean_up():
+    host = RecordingHost()
+    target = make_target(host)
+    ship(target, Remembering(), "1.0.0")
+    record = StoreGoneDuringHealthGate()
+    record.switches = [("1.0.0", "blue")]
+
+    with pytest.raises(DeploymentError, match="the gate broke"):
+        ship(target, record, "1.1.0")
+
+    assert not target.runtime.status(host, target.slot("green")).running  # the new slot was cleaned up
+    assert inspect(target).version == "1.0.0"
