@@ -149,7 +149,7 @@ def _restore_split(target: Target, record: Any, state: PromotionState, out: Repo
             if state.status == machine.MONITORING:
                 _go_all_in(target, record, state)
             else:
-                _switch(target, state, split(state.canary_color, state.weight).blue)  # type: ignore[arg-type]
+                _switch(target, record, state, split(state.canary_color, state.weight).blue)  # type: ignore[arg-type]
             out.phase("warn", "promotion", f"traffic was {traffic.describe() if traffic else 'unset'}; "
                       f"set to {state.weight} % on {state.canary_color} as recorded")  # fmt: skip
             return True
@@ -161,7 +161,8 @@ def _runner(target: Target, record: Any, state: PromotionState, out: Reporter) -
     return Runner(target, record, out, run)
 
 
-def _switch(target: Target, state: PromotionState, blue: int) -> None:
+def _switch(target: Target, record: Any, state: PromotionState, blue: int) -> None:
+    record.check()  # never move traffic without holding the lock (a run that outlived it stops here)
     traffic = Traffic(blue, 100 - blue, "green" if blue >= 100 - blue else "blue")
     _runner(target, None, state, Reporter(quiet=True)).switch_all(traffic)
 
@@ -179,7 +180,7 @@ def _apply(
     saved = save(record, new, old, decision.action)
     Runner._maybe_pause(f"promotion-{decision.action}")  # test-only: a kill between the state and the switch
     if decision.action == "step":
-        _switch(target, saved, split(saved.canary_color, saved.weight).blue)  # type: ignore[arg-type]
+        _switch(target, record, saved, split(saved.canary_color, saved.weight).blue)  # type: ignore[arg-type]
     elif decision.action == "monitor":
         _go_all_in(target, record, saved)
     elif decision.action == "promote":
@@ -190,7 +191,7 @@ def _apply(
 
 def _go_all_in(target: Target, record: Any, state: PromotionState) -> None:
     """100 % to the canary; the stable color stays warm through the monitor window and warm_seconds."""
-    _switch(target, state, 100 if state.canary_color == "blue" else 0)
+    _switch(target, record, state, 100 if state.canary_color == "blue" else 0)
     record.switched(state.version, state.canary_color, reason="promotion: monitor window")
     seconds = state.monitor_seconds + target.settings.warm_seconds
     for host in target.hosts:
