@@ -168,10 +168,13 @@ def _check_retained(target: Target, wanted: str) -> None:
 def _rollback_cold(
     target: Target, record: Record, out: Reporter, live: Live, wanted: str, started: float
 ) -> Outcome:
-    from cicd.deploy.steps import MeasureBaseline, Verify
+    from cicd.deploy.steps import MeasureBaseline, PrepareRelease, Verify
     from cicd.deploy.strategies import build_plan
 
     out.line(f"rollback to {wanted}: no warm copy, starting it through the full gate")
     plan = build_plan(target.settings, strategy="blue_green", version=wanted, artifact=None, live=live.color)
     plan = [step for step in plan if not isinstance(step, MeasureBaseline | Verify)]
+    # the retained release, as it was known good: never the default artifact as it is today
+    retained = PrepareRelease(wanted, None, retained=True)
+    plan = [retained if isinstance(step, PrepareRelease) else step for step in plan]
     return run_plan(target, record, out, plan, "rollback", wanted, live, started)

@@ -134,6 +134,8 @@ class Runner:
         return f"{len(step.commands)} {step.which} hook(s) passed" if step.commands else "none configured"
 
     def _prepare(self, step: PrepareRelease) -> str:
+        if step.retained:
+            return self._reuse_retained(step.version)
         release = Release(step.version, step.artifact)
         runtime, rebuild = self.target.runtime, self.run.rebuild
         digests = {runtime.prepare(host, release, rebuild=rebuild) for host in self.target.hosts}
@@ -144,6 +146,18 @@ class Runner:
         self.record.release(step.version, step.artifact, self.run.digest)
         content = f" ({self.run.digest})" if self.run.digest else ""
         return f"release {step.version}{content} ready on {len(self.target.hosts)} host(s)"
+
+    def _reuse_retained(self, version: str) -> str:
+        """A release kept on every host (checked before the plan) runs as it was prepared: no artifact
+        is read, nothing unpacked."""
+        runtime = self.target.runtime
+        digests = {runtime.prepared_digest(host, version) for host in self.target.hosts}
+        if len(digests) > 1:
+            found = ", ".join(sorted(map(str, digests)))
+            raise DeploymentError(f"{version} is different content on different hosts: {found}")
+        self.run.digest = digests.pop()
+        content = f" ({self.run.digest})" if self.run.digest else ""
+        return f"release {version}{content} retained on {len(self.target.hosts)} host(s)"
 
     def _stop(self, step: StopSlot) -> str:
         stopped = []

@@ -36,9 +36,13 @@ class RunHooks(Step):
 class PrepareRelease(Step):
     version: str
     artifact: str | None
+    # a cold rollback starts the release as retained on the hosts: its content, not today's artifact
+    retained: bool = False
     phase = "prepare"
 
     def describe(self) -> str:
+        if self.retained:
+            return f"reuse release {self.version} as retained on every host"
         return f"prepare release {self.version} on every host from {self.artifact or 'the default artifact'}"
 
 

@@ -3,6 +3,7 @@ status, warm and cold rollback, the faults that must leave the live version serv
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 
@@ -51,8 +52,10 @@ def test_dry_run_prints_the_plan_and_changes_nothing(project):
 
 def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(project):
     project.add_env("staging")
-    for version in ("1.0.0", "1.1.0"):
-        project.must_deploy("staging", version)
+    project.must_deploy("staging", "1.0.0")
+    # 1.1.0 is content the default artifact does not have: a cold rollback must start it as retained
+    own_content = project.artifact("own-1.1.0", patch="pass  # the content 1.1.0 was released with")
+    project.must_deploy("staging", "1.1.0", "--artifact", str(own_content))
     # The deploys left a snapshot of the validated file; an edit since is validated, never trusted.
     assert (project.root / ".cicd" / "validated" / "staging.json").is_file()
     env_file = project.config_dir / "environments" / "staging.yml"
@@ -78,9 +81,11 @@ def test_warm_rollback_is_instant_and_cold_rollback_goes_through_the_gate(projec
 
     # 1.1.0 is warm now; ask for 1.0.0's predecessor... there is none: 1.2.0 then cold back to 1.1.0
     project.must_deploy("staging", "1.2.0")  # green 1.2.0 live, blue 1.0.0 warm
+    shutil.rmtree(own_content)  # the artifact of a retained release is never read again
     cold = project.cicd("rollback", "--env", "staging", "--to", "1.1.0")
     assert cold.returncode == 0, cold.stdout + cold.stderr
     assert " health " in cold.stdout and " smoke " in cold.stdout
+    assert "release 1.1.0 (sha256:" in cold.stdout and "retained on 1 host(s)" in cold.stdout
     assert live_version(project, "staging") == "1.1.0"
 
     missing = project.cicd("rollback", "--env", "staging", "--to", "0.9.0")
