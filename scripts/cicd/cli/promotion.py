@@ -15,6 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cicd.config.loader import EnvironmentContext
+    from cicd.deploy.target import Target
 
 EXIT_ROLLED_BACK = 1
 EXIT_PAUSED = 5  # as a paused verification (cicd deploy): a person decides
@@ -92,7 +97,8 @@ def run_start(args: argparse.Namespace) -> int:
     check_version(args.release)
     env, target, record = _target(args, needs_block=True)
     override = reason_from_user(args.override_approval)
-    reason = approved_reason(args.env, env.approval.required, reason_from_user(args.reason), override)
+    required = _approval_required(env, target)
+    reason = approved_reason(args.env, required, reason_from_user(args.reason), override)
     artifact = args.artifact
     if artifact and Path(artifact).exists():  # a path is the caller's, relative to where they stand
         artifact = str(Path(artifact).resolve())
@@ -168,14 +174,18 @@ def run_resume(args: argparse.Namespace) -> int:
     from cicd.promotion.run import describe
 
     env, target, record = _target(args)
-    # More traffic on a version is a person's decision: approved like a deploy unless hands-off.
-    promotion = target.settings.promotion
-    required = env.approval.required and not (promotion and promotion.automatic)
     override = reason_from_user(args.override_approval)
+    required = _approval_required(env, target)
     reason = approved_reason(args.env, required, reason_from_user(args.reason), override) or "resumed"
     state = resume(target, record, Reporter(), reason, wait=args.wait)
     _summary(f"promotion of `{state.version}` in `{args.env}`: {describe(state)}")
     return 0
+
+
+def _approval_required(env: EnvironmentContext, target: Target) -> bool:
+    """More traffic on a version is a person's decision: approved like a deploy unless hands-off."""
+    promotion = target.settings.promotion
+    return bool(env.approval.required and not (promotion and promotion.automatic))
 
 
 def run_abort(args: argparse.Namespace) -> int:

@@ -56,6 +56,19 @@ def test_resume_needs_approval_outside_actions_unless_hands_off(tmp_path, monkey
     assert "no promotion recorded" in capsys.readouterr().err
 
 
+def test_start_needs_approval_outside_actions_unless_hands_off(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    config = write(tmp_path, "false")
+    missing = str(tmp_path / "no-such-artifact")
+    argv = ["promotion", "start", "--env", "production", "--version", "2.0", "--config-dir", str(config)]
+    assert main([*argv, "--artifact", missing]) == 1
+    assert "production requires approval" in capsys.readouterr().err
+    write(tmp_path, "true")  # hands-off: nothing to approve, so it gets as far as the artifact
+    assert main([*argv, "--artifact", missing]) == 1
+    err = capsys.readouterr().err
+    assert "requires approval" not in err and "no-such-artifact not found" in err, err
+
+
 def test_abort_while_an_advance_holds_the_lock_fails_at_once_or_waits_with_wait(tmp_path, capsys):
     """On call aborts at the moment a scheduled advance holds the lock: one line whose hint (--wait)
     works, and with --wait the abort goes on as soon as the lock is free."""
