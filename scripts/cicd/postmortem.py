@@ -81,8 +81,14 @@ def _figures(entries: list[AuditEntry]) -> dict[str, Any]:
     return next((e.details for e in reversed(entries) if e.action == "deploy.figures"), {})
 
 
+# The moves that put traffic on a version: a switch, or a promotion's canary weight and its steps.
+TRAFFIC_MOVES = ("traffic.switch", "promotion.start", "promotion.step", "promotion.monitor")
+# The verdict that detected the breach: a deploy's verification, or a promotion's advance.
+VERDICTS = ("deploy.verification", "promotion.rollback")
+
+
 def _switches(entries: list[AuditEntry]) -> list[AuditEntry]:
-    return [e for e in entries if e.action == "traffic.switch"]
+    return [e for e in entries if e.action in TRAFFIC_MOVES]
 
 
 def detect_and_restore(entries: list[AuditEntry]) -> tuple[float | None, float | None]:
@@ -90,7 +96,7 @@ def detect_and_restore(entries: list[AuditEntry]) -> tuple[float | None, float |
     switches = _switches(entries)
     first = _time(switches[0].time) if switches else None
     detect = _figures(entries).get("detect_after_s")
-    verdict = next((e for e in entries if e.action == "deploy.verification"), None)
+    verdict = next((e for e in entries if e.action in VERDICTS), None)
     if detect is None and first and verdict and (at := _time(verdict.time)):
         detect = (at - first).total_seconds()
     back = _time(switches[-1].time) if len(switches) > 1 else None
