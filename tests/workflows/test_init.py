@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cicd.config import load_environment, load_pipeline
+from cicd.config.schema import check_schemas
 from cicd.errors import CicdError, UsageError
 from cicd.workflows.init import detect, plan, write
 
@@ -49,6 +51,12 @@ def test_init_writes_a_valid_setup_that_lints_clean(flask_app):
     assert staging.deploy.runtime.kind == "process"
     # New environments get the router that loses no keep-alive request at a switch.
     assert staging.deploy.router.kind == production.deploy.router.kind == "haproxy"
+    # The editor schema the `$schema` line names is there, and is the current export.
+    schema_line = (flask_app / "config" / "pipeline.yml").read_text().splitlines()[0]
+    assert (flask_app / "config" / schema_line.split("$schema=")[1]).is_file()
+    check_schemas(flask_app / "config" / "schema")  # what `cicd schema --check` runs
+    # CI installs the project's requirements beside cicd only when there is such a file.
+    assert "requirements:" not in (flask_app / ".github" / "workflows" / "cicd-ci.yml").read_text()
     deploy = (flask_app / ".github" / "workflows" / "cicd-deploy.yml").read_text()
     assert f"uses: acme/cicd/.github/workflows/deploy.yml@{'0123456789' * 4}" in deploy
     for argv in ([tool("actionlint"), "-no-color"],
@@ -76,3 +84,11 @@ def test_unknown_projects_and_unpinned_suites_are_refused(tmp_path):
     (tmp_path / "requirements.txt").write_text("flask\n")
     with pytest.raises(UsageError, match="OWNER/REPO@<40-hex commit SHA>"):
         plan(tmp_path, "acme/cicd@v1")
+
+
+def test_ci_installs_the_requirements_the_test_job_needs(tmp_path):
+    (tmp_path / "requirements.txt").write_text("pytest\n")
+    write(tmp_path, plan(tmp_path, SUITE), force=False)
+    ci = yaml.safe_load((tmp_path / ".github" / "workflows" / "cicd-ci.yml").read_text())
+    setup = next(step for step in ci["jobs"]["pipeline"]["steps"] if "setup-cicd" in step.get("uses", ""))
+    assert setup["with"] == {"requirements": "requirements.txt"}

@@ -2,7 +2,8 @@
 
 Detects the service's kind from the files at the repository's root (a Dockerfile: it runs as a
 container; else pyproject.toml/requirements.txt: Python; else package.json: Node), then renders
-config/pipeline.yml, config/environments/{staging,production}.yml and two caller workflows that
+config/pipeline.yml, config/environments/{staging,production}.yml, the JSON Schema their `$schema`
+lines name (config/schema/) and two caller workflows that
 reference the suite by commit SHA (.github/workflows/cicd-ci.yml, cicd-deploy.yml), and adds `.cicd/`
 (deploy state, releases, logs) to .gitignore. Nothing existing is overwritten without --force.
 """
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cicd.config import schema
 from cicd.errors import CicdError, UsageError
 
 SUITE_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[0-9a-f]{40}$")
@@ -25,6 +27,7 @@ class Project:
     docker: bool
     jobs: tuple[tuple[str, str], ...]  # (stage, command) in order: each stage depends on the one before
     start: tuple[str, ...]  # the process runtime's command (unused with docker)
+    requirements: str = ""  # what CI installs beside cicd so the jobs find their tools (pytest)
 
 
 def detect(root: Path) -> Project:
@@ -33,7 +36,8 @@ def detect(root: Path) -> Project:
     if any((root / f).is_file() for f in ("pyproject.toml", "requirements.txt", "setup.py")):
         jobs = (("quality", "python -m compileall -q ."), ("test", "python -m pytest -q"))
         start = ("python3", "-m", name.replace("-", "_"), "--port", "{port}")
-        return Project(name, "python", docker, jobs, start)
+        requirements = "requirements.txt" if (root / "requirements.txt").is_file() else ""
+        return Project(name, "python", docker, jobs, start, requirements)
     if (root / "package.json").is_file():
         jobs = (("quality", "npm ci && npm run lint --if-present"), ("test", "npm test"))
         return Project(name, "node", docker, jobs, ("npm", "start", "--", "--port", "{port}"))
@@ -99,6 +103,10 @@ def check_suite(suite: str) -> tuple[str, str]:
 
 def ci_workflow(project: Project, suite: str) -> str:
     repo, sha = check_suite(suite)
+    # A fresh runner has none of the project's tools: `python -m pytest` needs them installed.
+    install = ""
+    if project.requirements:
+        install = f"\n        with:\n          requirements: {project.requirements}"
     return f"""# CI: the stages of config/pipeline.yml, run by the cicd suite pinned by commit.
 name: CI
 on:
@@ -116,7 +124,7 @@ jobs:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
           persist-credentials: false
-      - uses: {repo}/.github/actions/setup-cicd@{sha}
+      - uses: {repo}/.github/actions/setup-cicd@{sha}{install}
       - run: cicd validate && cicd run --output "${{RUNNER_TEMP}}/result.json"
 """
 
@@ -160,6 +168,8 @@ def plan(root: Path, suite: str) -> dict[Path, str]:
     check_suite(suite)
     return {
         root / "config" / "pipeline.yml": pipeline_yml(project),
+        # The `$schema` lines of the config files point here: editors complete and check from them.
+        **{root / "config" / "schema" / name: schema.render(name) for name in schema.SCHEMAS},
         root / "config" / "environments" / "staging.yml": environment_yml(project, "staging", 18080),
         root / "config" / "environments" / "production.yml": environment_yml(project, "production", 28080),
         root / ".github" / "workflows" / "cicd-ci.yml": ci_workflow(project, suite),
