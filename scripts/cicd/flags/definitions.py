@@ -43,7 +43,9 @@ def get_flag(data: dict, name: str) -> dict:
     flags = data.get("flags") or {}
     if name not in flags:
         known = ", ".join(sorted(flags)) or "none"
-        raise UsageError(f"no flag named {name!r} (known: {known})", hint="add it to config/flags/<env>.json")
+        # The commands read the published file: a flag added only to the repository file is not there yet.
+        raise UsageError(f"no flag named {name!r} (known: {known})",
+                         hint="add it to config/flags/<env>.json, then `cicd flags push` publishes it")
     return flags[name]
 
 

@@ -82,8 +82,10 @@ def test_percentages_use_fractional_targeting_and_state_changes_keep_it():
     assert summarize(blue, "colour").describe() == "on, split blue 30%, red 70%"
     with pytest.raises(UsageError, match="one true variant"):
         with_percent(GOOD, "colour", 30)
-    with pytest.raises(UsageError, match="no flag named 'nope'"):
+    with pytest.raises(UsageError, match="no flag named 'nope'") as unknown:
         with_state(GOOD, "nope", True)
+    # The flag may be in the repository file already: it only reaches the hosts once pushed.
+    assert "`cicd flags push` publishes it" in str(unknown.value.hint)
 
 
 def test_a_failed_host_puts_back_the_hosts_already_written(tmp_path):
