@@ -117,21 +117,25 @@ def decide(state: PromotionState, verdict: Verdict, now: float, on_inconclusive:
     if wait > 0:
         what = "the monitor window ends" if state.status == MONITORING else "the next step is due"
         return Decision("wait", f"{verdict.summary}; {what} in {wait:.0f} s")
-    if verdict.phase == INCONCLUSIVE and on_inconclusive != "keep":
-        action = "rollback" if on_inconclusive == "rollback" else "pause"
-        return Decision(action, f"Inconclusive at {state.weight} %: {verdict.summary}")
+    if verdict.phase == INCONCLUSIVE:
+        if on_inconclusive != "keep":
+            action = "rollback" if on_inconclusive == "rollback" else "pause"
+            return Decision(action, f"Inconclusive at {state.weight} %: {verdict.summary}")
+        # The policy moves on without a verdict: the record must not call the step healthy.
+        return healthy_move(state, verdict.summary, judged="Inconclusive (on_inconclusive: keep)")
     return healthy_move(state, verdict.summary)
 
 
-def healthy_move(state: PromotionState, summary: str, *, confirmed: bool = False) -> Decision:
+def healthy_move(state: PromotionState, summary: str, *, confirmed: bool = False,
+                 judged: str = "healthy") -> Decision:
     """A healthy step moves on (or pauses for a person when auto_promote is off, unless `confirmed`)."""
     if state.status == MONITORING:
-        return Decision("promote", f"healthy for the {state.monitor_seconds:g} s monitor window: {summary}")
+        return Decision("promote", f"{judged} for the {state.monitor_seconds:g} s monitor window: {summary}")
     if not state.auto_promote and not confirmed:
-        return Decision("pause", f"healthy at {state.weight} % ({summary}); auto_promote is off")
+        return Decision("pause", f"{judged} at {state.weight} % ({summary}); auto_promote is off")
     following = state.weights[state.step + 1]
     action = "monitor" if following >= 100 else "step"
-    return Decision(action, f"healthy at {state.weight} %: {summary}", following)
+    return Decision(action, f"{judged} at {state.weight} %: {summary}", following)
 
 
 def after(state: PromotionState, decision: Decision, now: float) -> PromotionState:

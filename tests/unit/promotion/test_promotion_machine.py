@@ -78,7 +78,10 @@ def test_auto_promote_off_pauses_each_healthy_step_until_confirmed() -> None:
 )
 def test_too_little_traffic_when_due_follows_on_inconclusive(policy: str, action: str) -> None:
     assert machine.decide(state(), QUIET, T0 + 10, policy).action == "wait"  # not due: keep watching
-    assert machine.decide(state(), QUIET, T0 + 60, policy).action == action
+    decision = machine.decide(state(), QUIET, T0 + 60, policy)
+    assert decision.action == action
+    # Moving on without a verdict is never recorded as a healthy step.
+    assert decision.reason.startswith("Inconclusive") and "only 2 requests" in decision.reason
 
 
 def test_an_interrupted_rollback_is_finished_first() -> None:
