@@ -104,11 +104,15 @@ def detect_and_restore(entries: list[AuditEntry]) -> tuple[float | None, float |
     return detect, restore
 
 
-def _header(d: Deployment, first: AuditEntry | None) -> list[str]:
+def _header(d: Deployment, entries: list[AuditEntry]) -> list[str]:
+    first = entries[0] if entries else None
     who = first.identity if first and first.identity else {}
     through = f" through {who.get('workflow')} run {who.get('run_id')}" if who.get("run_id") else ""
+    # a deploy that ended well and was undone later (by hand, or a promotion's advance) says so up front
+    undone = next((e for e in entries if e.action == "rollback.finish" and e.outcome == "succeeded"), None)
+    then = f", then rolled back to {undone.version}" if undone and d.status != "rolled_back" else ""
     return [
-        f"# Postmortem: {d.kind} {d.version} ({d.status})",
+        f"# Postmortem: {d.kind} {d.version} ({d.status}{then})",
         "",
         f"- deployment {d.id}, {d.strategy or '-'}, from {d.previous_version or 'nothing'} to {d.version}",
         f"- started {d.started_at}, finished {d.finished_at or '-'} ({d.duration_seconds or 0:.1f} s)",
@@ -188,7 +192,7 @@ TEMPLATE = [
 def render(deployment: Deployment, entries: list[AuditEntry]) -> str:
     mine = entries_of(deployment, entries)
     parts = [
-        *_header(deployment, mine[0] if mine else None), *_phases(deployment),
+        *_header(deployment, mine), *_phases(deployment),
         *_verification(deployment, mine), *_rollback(mine), *_timeline(mine), *TEMPLATE,
     ]  # fmt: skip
     return "\n".join(parts)
