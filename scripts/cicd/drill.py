@@ -106,7 +106,9 @@ def run_drill(
         raise UsageError(f"nothing is live in {target.environment}: give the version to drill with --version")
     result = DrillResult(target.environment, forward)
     why = f"drill: {reason}" if reason else "drill"
-    request = DeployRequest(forward, actor, artifact, reason=why)
+    # without an artifact a retained version is drilled as it was released, not as the source is today
+    retained = artifact is None and all(forward in target.runtime.releases(host) for host in target.hosts)
+    request = DeployRequest(forward, actor, artifact, reason=why, retained=retained)
     leg = "deploy"
     try:
         started = time.monotonic()

@@ -22,7 +22,7 @@ from cicd.deploy.record import Record
 from cicd.deploy.report import Reporter
 from cicd.deploy.runtimes.artifact import Artifact
 from cicd.deploy.runtimes.base import Release
-from cicd.deploy.steps import MarkKnownGood, Step, Verify
+from cicd.deploy.steps import MarkKnownGood, PrepareRelease, Step, Verify
 from cicd.deploy.strategies import STRATEGIES, build_plan
 from cicd.deploy.target import Target
 from cicd.errors import DeploymentError, UsageError
@@ -44,6 +44,8 @@ class DeployRequest:
     reason: str | None = None
     wait: bool = False
     rebuild: bool = False  # replace a prepared version whose content differs
+    # run the version as retained on the hosts (a drill's legs): its released content, no artifact read
+    retained: bool = False
 
 
 def print_plan(out: Reporter, plan: list[Step]) -> None:
@@ -60,7 +62,8 @@ def deploy(
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
     # What would ship is checked here, before the lock, any hook or the dry run's plan.
-    artifact = target.runtime.check_artifact(Release(request.version, request.artifact))
+    release = Release(request.version, request.artifact)
+    artifact = None if request.retained else target.runtime.check_artifact(release)
     started = time.monotonic()
     if dry_run:
         _changed_content(target, request, artifact)
@@ -126,6 +129,9 @@ def deploy(
             artifact=request.artifact,
             live=live.color,
         )
+        if request.retained:
+            retained = PrepareRelease(request.version, None, retained=True)
+            plan = [retained if isinstance(step, PrepareRelease) else step for step in plan]
         record.begin(
             kind="deploy",
             version=request.version,

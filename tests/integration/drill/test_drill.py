@@ -21,7 +21,9 @@ def test_drill_restores_the_previous_release_and_rolls_forward(tmp_path):
     try:
         project.add_env("staging", drill={"max_age_days": 7})
         project.must_deploy("staging", "1.0.0")
-        project.must_deploy("staging", "2.0.0")
+        # 2.0.0 is content the default artifact does not have (a CI package): drilled as released
+        own_content = project.artifact("own-2.0.0", patch="pass  # the content 2.0.0 was released with")
+        project.must_deploy("staging", "2.0.0", "--artifact", str(own_content))
 
         drill = project.cicd("drill", "--env", "staging", "--reason", "weekly")
         assert drill.returncode == 0, drill.stdout + drill.stderr
