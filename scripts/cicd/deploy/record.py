@@ -17,6 +17,8 @@ WAIT_FOR_LOCK_SECONDS = 900.0
 class Record:
     """No-op base: a dry run records nothing."""
 
+    deployment_id: int | None = None  # the history row of the run begun (none in a dry run)
+
     def lock(self, *, owner: str, reason: str, ttl: float, wait: bool) -> AbstractContextManager[Any]:
         return nullcontext()
 

@@ -184,6 +184,7 @@ def _apply(
     elif decision.action == "monitor":
         _go_all_in(target, record, saved)
     elif decision.action == "promote":
+        _verdict(record, saved, "Successful")
         record.mark_known_good(saved.version)
     out.line(f"  promotion of {saved.version}: {describe(saved)}")
     return saved
@@ -210,9 +211,16 @@ def _roll_back(
                  reason=old.reason, previous_version=old.version)  # fmt: skip
     runner = _runner(target, record, old, out)
     runner.switch_back(old.canary_color)  # type: ignore[arg-type]
+    _verdict(record, old, "Failed")
     record.rolled_back_from(old.version, old.reason)
     record.finish("succeeded", old.reason, live_version=old.stable_version, live_color=old.stable_color,
                   figures=runner.run.figures)  # fmt: skip
     done = save(record, replace(old, status=machine.ROLLED_BACK), old, "rolled-back")
     out.line(f"  promotion of {done.version}: rolled back to {done.stable_version} on {done.stable_color}")
     return done
+
+
+def _verdict(record: Any, state: PromotionState, phase: str) -> None:
+    """The promotion's outcome is the verification of the deploy that started it (history, status)."""
+    if state.deployment_id is not None:
+        record.state.record_verification(state.deployment_id, phase, f"{phase}: promotion {state.reason}")

@@ -54,6 +54,7 @@ class PromotionState:
     paused_from: str = ""
     baseline: dict[str, Any] = field(default_factory=dict)  # the stable color's figures before the start
     revision: int = 0
+    deployment_id: int | None = None  # the start's history row, where the promotion's verdict is kept
     updated_at: float = 0.0
 
     @property

@@ -71,7 +71,8 @@ class EnterPromotion(Step):
 
     def run(self, runner: Runner) -> str:
         baseline = runner.run.baseline.figures if runner.run.baseline else {}
-        first = replace(self.state, started_at=time.time(), entered_at=time.time(), baseline=dict(baseline))
+        first = replace(self.state, started_at=time.time(), entered_at=time.time(), baseline=dict(baseline),
+                        deployment_id=runner.record.deployment_id)  # fmt: skip
         previous = load(runner.record)
         if previous and previous.open:
             gone = replace(previous, status=machine.SUPERSEDED, reason=f"{first.version} promotion started")

@@ -120,6 +120,8 @@ def test_hands_off_promotion_steps_monitors_and_promotes_on_haproxy(project):
     finally:
         summary = load.stop().summary()
     assert live_version(project, "production") == "1.1.0"
+    status = json.loads(project.cicd("status", "--env", "production", "--json").stdout)
+    assert status["verification"]["phase"] == "Successful", status  # the promotion's verdict, shown
     assert {"1.0.0", "1.1.0"} <= set(summary["versions"])  # both served while the canary stepped
     assert summary["failed"] == 0, summary  # HAProxy moves weights without dropping a request
     actions = ledger_actions(project)
