@@ -170,15 +170,9 @@ class Transport:
                 if holder.ttl_seconds is None
                 else f"heartbeat {holder.heartbeat_age_seconds:.0f}s ago, ttl {holder.ttl_seconds:g}s"
             )
-            hint = (
-                f"its owner releases it with cicd unlock --env {env}; else cicd unlock --env {env} --force "
-                "--reason TEXT (recorded in the ledger)"
-                if holder.ttl_seconds is None
-                else "a fresh heartbeat does not prove it alive: if its process is gone, "
-                f"cicd rollback --env {env} --steal-stale-lock --reason TEXT (or cicd unlock --env {env} "
-                "--force --reason TEXT); else wait with --wait"
+            return LockHeldError(
+                f"{env} is locked by {holder.describe()} ({liveness})", holder, hint=_locked_hint(env, holder)
             )
-            return LockHeldError(f"{env} is locked by {holder.describe()} ({liveness})", holder, hint=hint)
         if kind == "not_owner" and holder is not None:
             return LockHeldError(
                 f"{env} is locked by {holder.describe()}; only {holder.actor} may unlock it",
@@ -191,6 +185,24 @@ class Transport:
             now = f"; it is now held by {holder.describe()}" if holder else ""
             return LockLostError(f"this run no longer holds the lock on {env}{now}", holder)
         return StateError(f"state of {env} ({self.where}): {message}")
+
+
+def _locked_hint(env: str, holder: LockInfo) -> str:
+    if holder.ttl_seconds is None:
+        return (
+            f"its owner releases it with cicd unlock --env {env}; else cicd unlock --env {env} --force "
+            "--reason TEXT (recorded in the ledger)"
+        )
+    steal = f"cicd rollback --env {env} --steal-stale-lock --reason TEXT"
+    # the holder ran here: /proc answers, so the person at 3 a.m. need not go and check (lockholder.py)
+    from cicd.deploy.lockholder import holder_alive
+
+    if holder_alive(holder) is False:
+        return f"its process {holder.pid} is gone from this machine: {steal}, or re-run with --wait"
+    return (
+        f"a fresh heartbeat does not prove it alive: if its process is gone, {steal} (or cicd unlock "
+        f"--env {env} --force --reason TEXT); else wait with --wait"
+    )
 
 
 def poll_until(deadline: float, attempt, interval: float = 0.5):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 
@@ -9,7 +11,7 @@ import pytest
 from state_helpers import owner
 
 from cicd.errors import ConcurrencyError
-from cicd.state import LockHeldError, LockLostError, StateStore, open_state
+from cicd.state import LockHeldError, LockLostError, LockOwner, StateStore, open_state
 
 
 def test_second_acquire_fails_naming_holder_and_how_to_release(any_store: StateStore) -> None:
@@ -32,6 +34,20 @@ def test_second_acquire_fails_naming_holder_and_how_to_release(any_store: StateS
         assert expected in message
     assert "\n" not in message
     assert caught.value.holder.actor == "alice"
+
+
+def test_a_holder_gone_from_this_machine_gets_a_definite_hint(any_store: StateStore) -> None:
+    """The person at 3 a.m. is told the holder is dead when /proc says so, not asked to go and check."""
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs (reaped below)
+    dead.wait()
+    here = LockOwner(actor="ci-bot", host=socket.gethostname(), pid=dead.pid, run_id=None)
+    any_store.acquire_lock(here, 30, "deploy 2.2.0")
+    with pytest.raises(ConcurrencyError) as caught:
+        any_store.acquire_lock(owner("bob"), 30, "rollback")
+    message = str(caught.value)
+    assert f"its process {dead.pid} is gone from this machine" in message, message
+    assert "cicd rollback --env staging --steal-stale-lock --reason TEXT" in message
+    assert "if its process is gone" not in message
 
 
 def test_release_frees_the_lock_and_a_second_release_reports_false(any_store: StateStore) -> None:
