@@ -80,9 +80,9 @@ def _target(args: argparse.Namespace, *, needs_block: bool = False):
 
 
 def _summary(text: str) -> None:
+    """The job summary only: the terminal already has the same line from the move itself."""
     from cicd import gha
 
-    print(text)
     gha.append_summary(text)
 
 
