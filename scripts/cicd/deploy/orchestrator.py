@@ -91,7 +91,8 @@ def deploy(
     owner = f"{request.actor} deploy {request.version}"
     with record.lock(
         owner=owner,
-        reason=request.reason or f"deploy {request.version}",
+        # what the run does, then why: a locked-out person at 3 a.m. reads both in the lock error
+        reason=f"deploy {request.version}" + (f": {request.reason}" if request.reason else ""),
         ttl=target.settings.lock_ttl_seconds,
         wait=request.wait,
     ):

@@ -53,7 +53,7 @@ def rollback(
             out.phase("warn", "lock", f"{err}; waiting for it instead (--wait)")
     with record.lock(
         owner=f"{actor} rollback",
-        reason=reason or "rollback",
+        reason=f"rollback: {reason}" if reason else "rollback",
         ttl=target.settings.lock_ttl_seconds,
         wait=wait,
     ):

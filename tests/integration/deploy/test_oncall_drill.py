@@ -112,6 +112,11 @@ def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollbac
     _assert_documented(state)
     text = project.cicd("status", "--env", "production").stdout
     assert f"pid {proc.pid}" in text and "process GONE" in text and "--steal-stale-lock" in text
+    # a plain rollback is refused in one line that says what the dead run was doing and the one command
+    refused = project.cicd("rollback", "--env", "production", "--reason", "page 7")
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "reason: deploy 2.2.0" in refused.stderr and f"its process {proc.pid} is gone" in refused.stderr
+    assert "--steal-stale-lock" in refused.stderr and live_version(project, "production") == "2.2.0"
 
     # 5. the warm window runs out while nobody looks: the recovery is a cold rollback, still one command
     time.sleep(max(0.0, warm_started + WARM_SECONDS + 0.5 - time.monotonic()))
