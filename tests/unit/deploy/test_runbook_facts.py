@@ -89,7 +89,8 @@ def test_the_flag_drill_and_postmortem_paths_name_the_real_workflows_inputs_and_
     parser = build_parser()
     verbs = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     used = 0
-    for verb, rest in re.findall(r"cicd (drill|postmortem|audit show|flags \w+) ([^`\n]*)", RUNBOOK):
+    commands = r"cicd (drill|postmortem|audit show|flags \w+|promotion \w+) ([^`\n]*)"
+    for verb, rest in re.findall(commands, RUNBOOK):
         words = verb.split()
         chosen = verbs[words[0]]
         if len(words) > 1:
