@@ -82,6 +82,8 @@ def _pause(runner: Runner, result: GateResult) -> VerificationPaused:
 def mark_known_good(runner: Runner, version: str) -> str:
     """The known_good step: only after a Successful verification in this run."""
     verification = runner.run.verification
+    if verification is None and version in runner.record.known_good_versions():
+        return f"{version} stays known good (verified before; this run did not verify it)"
     if verification is None:
         return f"{version} not marked known good: nothing verified it under live traffic in this run"
     if verification.phase != SUCCESSFUL:

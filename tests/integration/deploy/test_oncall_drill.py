@@ -131,6 +131,7 @@ def test_oncall_drill_bad_version_rollback_killed_deploy_stale_lock_cold_rollbac
     assert recover.returncode == 0, recover.stdout + recover.stderr
     assert time.monotonic() - started < 60
     assert "stole the lock" in recover.stdout and " health " in recover.stdout
+    assert "2.0.0 stays known good" in recover.stdout  # never "not marked known good" on the way back
     assert live_version(project, "production") == "2.0.0" and _quote_total(project) == good_total
 
     # 6. the end state tells the truth, and the records name the account, not $USER
