@@ -58,7 +58,10 @@ class Recorded:
             settings=SimpleNamespace(verification=SimpleNamespace(disable_flag=None)),
         )
         self.out = SimpleNamespace(line=self.lines.append)
-        self.record = SimpleNamespace(mark_known_good=self.marked.append)
+        self.known_good: list[str] = []
+        self.record = SimpleNamespace(
+            mark_known_good=self.marked.append, known_good_versions=lambda: self.known_good
+        )
 
     def switch_back(self, color: str) -> None:
         self.switched_back.append(color)
@@ -73,6 +76,9 @@ def test_successful_passes_and_only_successful_marks_known_good() -> None:
     runner: Any = Recorded("pause")
     assert decision.decide(runner, "green", verdict("Successful")).startswith("Successful")
     assert "not marked known good: nothing verified" in decision.mark_known_good(runner, "2.0.0")
+    runner.known_good = ["2.0.0"]  # a cold rollback to a known-good release runs no verification
+    assert decision.mark_known_good(runner, "2.0.0").startswith("2.0.0 stays known good")
+    runner.known_good = []
     runner.run.verification = verdict("Inconclusive")
     assert "verification was Inconclusive" in decision.mark_known_good(runner, "2.0.0")
     runner.run.verification = verdict("Successful")
