@@ -154,41 +154,40 @@ def test_a_host_without_systemd_is_refused_before_anything_starts(tmp_path: Path
     assert list(tmp_path.iterdir()) == [], "nothing written on a refused host"
 
 
-def test_an_unknown_supervisor_is_a_located_error(tmp_path: Path):
-    environments = tmp_path / "environments"
-    environments.mkdir()
-    (environments / "staging.yml").write_text(
-        "name: staging\ntype: staging\ndeploy:\n  runtime:\n    kind: process\n    command: [app]\n"
-        "    supervisor: upstart\n  colors: {blue: {port: 18091}, green: {port: 18092}}\n"
+def write_staging(root: Path, command: str, supervisor: str) -> Path:
+    environments = root / "environments"
+    environments.mkdir(exist_ok=True)
+    path = environments / "staging.yml"
+    path.write_text(
+        "name: staging\ntype: staging\ndeploy:\n  runtime:\n    kind: process\n"
+        f"    command: [{command}]\n    supervisor: {supervisor}\n"
+        "  colors: {blue: {port: 18091}, green: {port: 18092}}\n"
     )
+    return path
+
+
+def only_problem(root: Path) -> str:
     with pytest.raises(ConfigValidationError) as caught:
-        load_environment(tmp_path, "staging")
+        load_environment(root, "staging")
     [problem] = caught.value.problems
-    assert problem.render().endswith(
+    return problem.render()
+
+
+def test_an_unknown_supervisor_is_a_located_error(tmp_path: Path):
+    write_staging(tmp_path, "app", "upstart")
+    assert only_problem(tmp_path).endswith(
         "staging.yml:7:17: error: 'supervisor' must be one of builtin, systemd; got 'upstart' "
         "(deploy.runtime.supervisor)"
     )
 
 
 def test_a_command_systemd_would_read_as_an_exec_prefix_is_a_located_error(tmp_path: Path):
-    environments = tmp_path / "environments"
-    environments.mkdir()
-    (environments / "staging.yml").write_text(
-        "name: staging\ntype: staging\ndeploy:\n  runtime:\n    kind: process\n    command: [+app]\n"
-        "    supervisor: systemd\n  colors: {blue: {port: 18091}, green: {port: 18092}}\n"
-    )
-    with pytest.raises(ConfigValidationError) as caught:
-        load_environment(tmp_path, "staging")
-    [problem] = caught.value.problems
-    assert problem.render().endswith(
+    write_staging(tmp_path, "+app", "systemd")
+    assert only_problem(tmp_path).endswith(
         "staging.yml:6:14: error: command starts with '+app': under supervisor: systemd a leading '+' is "
         "an ExecStart prefix; name the program without it (deploy.runtime.command)"
     )
-    (environments / "staging.yml").write_text(
-        (environments / "staging.yml").read_text().replace("supervisor: systemd", "supervisor: builtin")
-    )
+    write_staging(tmp_path, "+app", "builtin")
     assert load_environment(tmp_path, "staging").deploy is not None  # the built-in one runs it as named
-    (environments / "staging.yml").write_text(
-        (environments / "staging.yml").read_text().replace("[+app]", '[""]').replace("builtin", "systemd")
-    )
+    write_staging(tmp_path, '""', "systemd")
     assert load_environment(tmp_path, "staging").deploy is not None  # no prefix in an empty name
